@@ -1,0 +1,18 @@
+//! Disk formats of Lifeboat: everything that reads or writes disk bytes on a remote or on the wire.
+//!
+//! - [`disk`]: the [`DiskRead`](disk::DiskRead) trait, a virtual disk that can be read at any offset and
+//!   that knows where its data may be, implemented by raw images, VHD files, VHD directories and chains.
+//! - [`raw`]: raw (possibly sparse) disk images.
+//! - [`vhd`]: Microsoft VHD dynamic and differencing disks with Xen Orchestra's conventions: files,
+//!   the VHD directory format, chains, deltas, streaming output and resumable merges.
+//! - [`xva`]: XAPI's XVA export format (a tar of `ova.xml` and checksummed 1 MiB chunks).
+//!
+//! Pure format code: no network, no async, nothing of Lifeboat's other crates.
+
+pub mod disk;
+pub mod error;
+pub mod raw;
+pub mod vhd;
+pub mod xva;
+
+pub use error::{Error, Result};
