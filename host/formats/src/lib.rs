@@ -9,6 +9,7 @@
 //!
 //! Pure format code: no network, no async, nothing of Lifeboat's other crates.
 
+pub mod atomic;
 pub mod disk;
 pub mod error;
 pub mod raw;

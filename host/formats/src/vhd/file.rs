@@ -1,0 +1,322 @@
+//! VHD files: footer copy, header, BAT, blocks (sector bitmap + data), footer.
+//!
+//! Opening validates every structure before trusting it: checksums, the trailing footer copy, and
+//! a BAT whose entries all lie inside the file without overlapping each other or the metadata.
+//! A file opened for writing (the parent of a merge) grows by appending blocks at the end of its
+//! data and rewrites the trailing footer on [`flush`](VhdWrite::flush).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::fields::invalid;
+use super::footer::{FOOTER_SIZE, Footer};
+use super::header::{HEADER_SIZE, Header};
+use super::image::{Vhd, VhdWrite, block_count};
+use crate::error::{Error, IoContext, Result};
+
+/// BAT value of an unallocated block.
+pub(crate) const UNUSED: u32 = u32::MAX;
+
+/// A VHD file opened for reading, or for writing as a merge target.
+pub struct VhdFile {
+    file: File,
+    path: PathBuf,
+    footer: Footer,
+    header: Header,
+    bat: Vec<u32>,
+    /// First byte past the blocks, BAT and parent locator data: where new blocks go, and where the
+    /// trailing footer follows.
+    end_of_data: u64,
+    bat_dirty: bool,
+}
+
+/// How strictly to open a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Read only; the trailing footer must equal the first copy.
+    Read,
+    /// Read-write merge target; the trailing footer may be missing after an interrupted merge.
+    Write,
+}
+
+impl VhdFile {
+    /// Opens and validates a VHD file for reading.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path).at(path)?;
+        Self::load(file, path, Mode::Read)
+    }
+
+    /// Opens a VHD file for writing blocks and metadata in place (the parent of a merge). A file
+    /// whose trailing footer was overwritten by an interrupted merge is accepted.
+    pub fn open_for_write(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new().read(true).write(true).open(path).at(path)?;
+        Self::load(file, path, Mode::Write)
+    }
+
+    fn load(file: File, path: &Path, mode: Mode) -> Result<Self> {
+        let len = file.metadata().at(path)?.len();
+        let truncated = |what, needed| Error::Truncated {
+            path: path.to_path_buf(),
+            what,
+            needed,
+            len,
+        };
+        let minimum = (FOOTER_SIZE + HEADER_SIZE) as u64;
+        if len < minimum {
+            return Err(truncated("footer and header", minimum));
+        }
+        let mut footer_bytes = [0u8; FOOTER_SIZE];
+        file.read_exact_at(&mut footer_bytes, 0).at(path)?;
+        let footer = Footer::parse(&footer_bytes, path)?;
+        if mode == Mode::Read {
+            let mut trailing = [0u8; FOOTER_SIZE];
+            file.read_exact_at(&mut trailing, len - FOOTER_SIZE as u64).at(path)?;
+            if trailing != footer_bytes {
+                return Err(invalid(
+                    path,
+                    "footer",
+                    "trailing copy",
+                    "differs from the footer at offset 0 (truncated or damaged file)".into(),
+                ));
+            }
+        }
+        let mut header_bytes = [0u8; HEADER_SIZE];
+        file.read_exact_at(&mut header_bytes, FOOTER_SIZE as u64).at(path)?;
+        let header = Header::parse(&header_bytes, path)?;
+        let needed_entries = block_count(footer.current_size, header.block_size);
+        if header.max_table_entries < needed_entries {
+            return Err(invalid(
+                path,
+                "header",
+                "maxTableEntries",
+                format!(
+                    "is {} but a disk of {} bytes in blocks of {} needs {needed_entries}",
+                    header.max_table_entries, footer.current_size, header.block_size
+                ),
+            ));
+        }
+        let bat_len = bat_bytes(header.max_table_entries);
+        let bat_end = header.table_offset.saturating_add(bat_len);
+        if bat_end > len {
+            return Err(truncated("BAT", bat_end));
+        }
+        let mut raw = vec![0u8; bat_len as usize];
+        file.read_exact_at(&mut raw, header.table_offset).at(path)?;
+        let bat: Vec<u32> = raw
+            .chunks_exact(4)
+            .take(header.max_table_entries as usize)
+            .map(|e| u32::from_be_bytes([e[0], e[1], e[2], e[3]]))
+            .collect();
+        let data_limit = match mode {
+            Mode::Read => len - FOOTER_SIZE as u64,
+            Mode::Write => len,
+        };
+        let end_of_data = check_layout(path, &header, &bat, bat_end, data_limit)?;
+        Ok(VhdFile {
+            file,
+            path: path.to_path_buf(),
+            footer,
+            header,
+            bat,
+            end_of_data,
+            bat_dirty: false,
+        })
+    }
+
+    fn block_offset(&self, block: u32) -> Option<u64> {
+        match self.bat.get(block as usize) {
+            Some(&UNUSED) | None => None,
+            Some(&sector) => Some(u64::from(sector) * 512),
+        }
+    }
+
+    fn block_span(&self) -> u64 {
+        (self.header.bitmap_size() + self.header.block_size as usize) as u64
+    }
+
+    fn write_bat(&self) -> Result<()> {
+        let mut raw = vec![0xFFu8; bat_bytes(self.header.max_table_entries) as usize];
+        for (entry, value) in raw.chunks_exact_mut(4).zip(&self.bat) {
+            entry.copy_from_slice(&value.to_be_bytes());
+        }
+        self.file.write_all_at(&raw, self.header.table_offset).at(&self.path)
+    }
+}
+
+/// Bytes of a BAT of `entries` entries, rounded up to a sector.
+pub(crate) fn bat_bytes(entries: u32) -> u64 {
+    (u64::from(entries) * 4).next_multiple_of(512)
+}
+
+/// Checks that every allocated block and parent locator lies in `[bat_end, data_limit)` without
+/// overlapping another; returns the end of the last one (or `bat_end`).
+fn check_layout(path: &Path, header: &Header, bat: &[u32], bat_end: u64, data_limit: u64) -> Result<u64> {
+    let span = (header.bitmap_size() + header.block_size as usize) as u64;
+    let mut extents: Vec<(u64, u64, String)> = Vec::new();
+    for (block, &sector) in bat.iter().enumerate() {
+        if sector == UNUSED {
+            continue;
+        }
+        let start = u64::from(sector) * 512;
+        let end = start + span;
+        if start < bat_end || end > data_limit {
+            return Err(invalid(
+                path,
+                "BAT",
+                "entry",
+                format!(
+                    "for block {block} points at bytes {start}..{end}, outside the data area {bat_end}..{data_limit}"
+                ),
+            ));
+        }
+        extents.push((start, end, format!("block {block}")));
+    }
+    for (i, locator) in header.parent_locators.iter().enumerate() {
+        let code = u32::from_be_bytes([locator[0], locator[1], locator[2], locator[3]]);
+        if code == 0 {
+            continue;
+        }
+        let space = u64::from(u32::from_be_bytes([locator[4], locator[5], locator[6], locator[7]]));
+        let length = u64::from(u32::from_be_bytes([locator[8], locator[9], locator[10], locator[11]]));
+        let offset = u64::from_be_bytes(locator[16..24].try_into().unwrap_or_default());
+        // The specification counts the space in sectors, some writers in bytes: reserve the larger.
+        let size = length.max(if space < 512 { space * 512 } else { space }).next_multiple_of(512);
+        let end = offset.saturating_add(size);
+        if offset < bat_end || end > data_limit {
+            return Err(invalid(
+                path,
+                "header",
+                "parentLocatorEntry",
+                format!("{i} points at bytes {offset}..{end}, outside the data area {bat_end}..{data_limit}"),
+            ));
+        }
+        extents.push((offset, end, format!("parent locator {i}")));
+    }
+    extents.sort_unstable_by_key(|e| e.0);
+    for pair in extents.windows(2) {
+        if pair[1].0 < pair[0].1 {
+            return Err(invalid(
+                path,
+                "BAT",
+                "entry",
+                format!("{} (bytes {}..{}) overlaps {} (from byte {})", pair[1].2, pair[1].0, pair[1].1, pair[0].2, pair[0].0),
+            ));
+        }
+    }
+    Ok(extents.last().map_or(bat_end, |e| e.1.max(bat_end)))
+}
+
+impl Vhd for VhdFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn footer(&self) -> &Footer {
+        &self.footer
+    }
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn is_allocated(&self, block: u32) -> bool {
+        self.block_offset(block).is_some()
+    }
+    fn allocated_blocks(&self) -> u32 {
+        self.bat.iter().filter(|&&e| e != UNUSED).count() as u32
+    }
+    fn read_block(&mut self, block: u32, bitmap: &mut [u8], data: &mut [u8]) -> Result<()> {
+        let Some(offset) = self.block_offset(block) else {
+            return Err(invalid(&self.path, "BAT", "entry", format!("block {block} is not allocated")));
+        };
+        self.file.read_exact_at(bitmap, offset).at(&self.path)?;
+        self.file
+            .read_exact_at(data, offset + bitmap.len() as u64)
+            .at(&self.path)
+    }
+}
+
+impl VhdWrite for VhdFile {
+    fn write_full_block(&mut self, block: u32, data: &[u8]) -> Result<()> {
+        if block >= self.header.max_table_entries {
+            return Err(invalid(
+                &self.path,
+                "header",
+                "maxTableEntries",
+                format!("is {} and cannot hold block {block}", self.header.max_table_entries),
+            ));
+        }
+        let offset = match self.block_offset(block) {
+            Some(offset) => offset,
+            None => {
+                let offset = self.end_of_data;
+                self.end_of_data += self.block_span();
+                self.bat[block as usize] = u32::try_from(offset / 512).map_err(|_| {
+                    invalid(&self.path, "BAT", "entry", "file grew past what a BAT can address".into())
+                })?;
+                self.bat_dirty = true;
+                offset
+            }
+        };
+        let bitmap = vec![0xFFu8; self.header.bitmap_size()];
+        self.file.write_all_at(&bitmap, offset).at(&self.path)?;
+        self.file
+            .write_all_at(data, offset + bitmap.len() as u64)
+            .at(&self.path)
+    }
+
+    fn grow_table(&mut self, entries: u32) -> Result<()> {
+        if entries <= self.header.max_table_entries {
+            return Ok(());
+        }
+        let new_bat_end = self.header.table_offset + bat_bytes(entries);
+        let locator_in_the_way = self.header.parent_locators.iter().any(|l| {
+            l[..4] != [0; 4] && u64::from_be_bytes(l[16..24].try_into().unwrap_or_default()) < new_bat_end
+        });
+        if locator_in_the_way {
+            return Err(Error::Incompatible {
+                path: self.path.clone(),
+                problem: "cannot grow the BAT over parent locator data".into(),
+            });
+        }
+        // Blocks that sit where the larger BAT goes move to the end of the data first.
+        let mut buf = vec![0u8; self.block_span() as usize];
+        for block in 0..self.bat.len() as u32 {
+            let Some(offset) = self.block_offset(block) else { continue };
+            if offset >= new_bat_end {
+                continue;
+            }
+            self.file.read_exact_at(&mut buf, offset).at(&self.path)?;
+            let target = self.end_of_data;
+            self.file.write_all_at(&buf, target).at(&self.path)?;
+            self.file.sync_data().at(&self.path)?;
+            self.bat[block as usize] = (target / 512) as u32;
+            self.end_of_data += self.block_span();
+            self.write_bat()?;
+        }
+        self.end_of_data = self.end_of_data.max(new_bat_end);
+        self.bat.resize(entries as usize, UNUSED);
+        self.header.max_table_entries = entries;
+        self.write_bat()?;
+        let header = self.header.to_bytes(&self.path)?;
+        self.file.write_all_at(&header, FOOTER_SIZE as u64).at(&self.path)?;
+        self.file.sync_data().at(&self.path)
+    }
+
+    fn set_footer(&mut self, footer: Footer) {
+        self.footer = footer;
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.bat_dirty {
+            self.file.sync_data().at(&self.path)?;
+            self.write_bat()?;
+            self.bat_dirty = false;
+        }
+        let footer = self.footer.to_bytes();
+        self.file.write_all_at(&footer, self.end_of_data).at(&self.path)?;
+        self.file.set_len(self.end_of_data + FOOTER_SIZE as u64).at(&self.path)?;
+        self.file.write_all_at(&footer, 0).at(&self.path)?;
+        self.file.sync_all().at(&self.path)
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing new VHDs: the metadata of a new disk, and a file writer that takes blocks in order.
+//!
+//! The layout is Xen Orchestra's: footer copy, header at 512, BAT at 1536, blocks in BAT order
+//! (all-ones bitmap + full data), trailing footer. The same layout is produced as a stream by
+//! [`VhdStream`](super::stream::VhdStream).
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use super::fields::invalid;
+use super::file::{UNUSED, bat_bytes};
+use super::footer::{DiskType, FOOTER_SIZE, Footer, MAX_VIRTUAL_SIZE};
+use super::header::Header;
+use super::image::block_count;
+use crate::atomic::AtomicFile;
+use crate::disk::DEFAULT_BLOCK_SIZE;
+use crate::error::{IoContext, Result};
+
+/// The parent a new differencing disk points at.
+#[derive(Debug, Clone)]
+pub struct ParentLink {
+    /// The parent's path relative to the child's folder (`parentUnicodeName`).
+    pub name: String,
+    /// The parent's footer uuid.
+    pub uuid: Uuid,
+    /// The parent's footer timestamp.
+    pub timestamp: u32,
+}
+
+/// What a new disk is: size, identity, and parent for a differencing disk.
+#[derive(Debug, Clone)]
+pub struct NewVhd {
+    pub size: u64,
+    pub uuid: Uuid,
+    pub parent: Option<ParentLink>,
+}
+
+impl NewVhd {
+    /// A dynamic disk of `size` bytes with a fresh uuid.
+    pub fn dynamic(size: u64) -> Self {
+        NewVhd {
+            size,
+            uuid: Uuid::new_v4(),
+            parent: None,
+        }
+    }
+
+    /// A differencing disk of `size` bytes on `parent`, with a fresh uuid.
+    pub fn differencing(size: u64, parent: ParentLink) -> Self {
+        NewVhd {
+            size,
+            uuid: Uuid::new_v4(),
+            parent: Some(parent),
+        }
+    }
+
+    /// The footer and header of the new disk; `path` is only for error messages.
+    pub fn metadata(&self, path: &Path) -> Result<(Footer, Header)> {
+        if self.size > MAX_VIRTUAL_SIZE || self.size == 0 {
+            return Err(invalid(
+                path,
+                "footer",
+                "currentSize",
+                format!("{} bytes is outside the VHD range 1..={MAX_VIRTUAL_SIZE}", self.size),
+            ));
+        }
+        let disk_type = match self.parent {
+            Some(_) => DiskType::Differencing,
+            None => DiskType::Dynamic,
+        };
+        let footer = Footer::new(disk_type, self.size, self.uuid);
+        let mut header = Header::new(block_count(self.size, DEFAULT_BLOCK_SIZE), DEFAULT_BLOCK_SIZE);
+        if let Some(parent) = &self.parent {
+            header.parent_name = parent.name.clone();
+            header.parent_uuid = parent.uuid;
+            header.parent_timestamp = parent.timestamp;
+        }
+        header.to_bytes(path)?;
+        Ok((footer, header))
+    }
+}
+
+/// Where the blocks of a new disk go, in increasing block order.
+pub trait VhdSink {
+    /// Stores `data` (a whole block) as block `block` with an all-ones bitmap.
+    fn put_block(&mut self, block: u32, data: &[u8]) -> Result<()>;
+    /// Writes the metadata and makes the disk appear at its path.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Bytes from the start of a new VHD to its first block.
+pub(crate) fn data_start(header: &Header) -> u64 {
+    header.table_offset + bat_bytes(header.max_table_entries)
+}
+
+/// Footer copy, header and BAT of a new VHD: the bytes before its first block.
+pub(crate) fn prefix_bytes(footer: &Footer, header: &Header, bat: &[u32], path: &Path) -> Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(data_start(header) as usize);
+    prefix.extend_from_slice(&footer.to_bytes());
+    prefix.extend_from_slice(&header.to_bytes(path)?);
+    prefix.resize(header.table_offset as usize, 0);
+    for entry in bat {
+        prefix.extend_from_slice(&entry.to_be_bytes());
+    }
+    prefix.resize(data_start(header) as usize, 0xFF);
+    Ok(prefix)
+}
+
+/// Writes a new VHD file block by block, atomically: it appears at its path only when finished.
+pub struct VhdFileWriter {
+    out: AtomicFile,
+    path: PathBuf,
+    footer: Footer,
+    header: Header,
+    bat: Vec<u32>,
+    next_offset: u64,
+    bitmap: Vec<u8>,
+}
+
+impl VhdFileWriter {
+    /// Starts writing the disk described by `new` to `path`.
+    pub fn create(path: impl AsRef<Path>, new: &NewVhd) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let (footer, header) = new.metadata(&path)?;
+        let out = AtomicFile::create(&path)?;
+        Ok(VhdFileWriter {
+            out,
+            bat: vec![UNUSED; header.max_table_entries as usize],
+            next_offset: data_start(&header),
+            bitmap: vec![0xFF; header.bitmap_size()],
+            path,
+            footer,
+            header,
+        })
+    }
+}
+
+impl VhdSink for VhdFileWriter {
+    fn put_block(&mut self, block: u32, data: &[u8]) -> Result<()> {
+        let entry = self.bat.get_mut(block as usize).ok_or_else(|| {
+            invalid(&self.path, "BAT", "entry", format!("block {block} is past the end of the disk"))
+        })?;
+        *entry = (self.next_offset / 512) as u32;
+        let file = self.out.file();
+        file.write_all_at(&self.bitmap, self.next_offset).at(self.out.temp_path())?;
+        file.write_all_at(data, self.next_offset + self.bitmap.len() as u64)
+            .at(self.out.temp_path())?;
+        self.next_offset += (self.bitmap.len() + data.len()) as u64;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let prefix = prefix_bytes(&self.footer, &self.header, &self.bat, &self.path)?;
+        let file = self.out.file();
+        file.write_all_at(&prefix, 0).at(self.out.temp_path())?;
+        file.write_all_at(&self.footer.to_bytes(), self.next_offset)
+            .at(self.out.temp_path())?;
+        file.set_len(self.next_offset + FOOTER_SIZE as u64)
+            .at(self.out.temp_path())?;
+        self.out.commit()
+    }
+}
