@@ -34,6 +34,8 @@ pub struct ParentLink {
 pub struct NewVhd {
     pub size: u64,
     pub uuid: Uuid,
+    /// Footer timestamp, as a VHD field value.
+    pub timestamp: u32,
     pub parent: Option<ParentLink>,
 }
 
@@ -43,6 +45,7 @@ impl NewVhd {
         NewVhd {
             size,
             uuid: Uuid::new_v4(),
+            timestamp: super::timestamp::now(),
             parent: None,
         }
     }
@@ -52,6 +55,7 @@ impl NewVhd {
         NewVhd {
             size,
             uuid: Uuid::new_v4(),
+            timestamp: super::timestamp::now(),
             parent: Some(parent),
         }
     }
@@ -70,7 +74,8 @@ impl NewVhd {
             Some(_) => DiskType::Differencing,
             None => DiskType::Dynamic,
         };
-        let footer = Footer::new(disk_type, self.size, self.uuid);
+        let mut footer = Footer::new(disk_type, self.size, self.uuid);
+        footer.timestamp = self.timestamp;
         let mut header = Header::new(block_count(self.size, DEFAULT_BLOCK_SIZE), DEFAULT_BLOCK_SIZE);
         if let Some(parent) = &self.parent {
             header.parent_name = parent.name.clone();
