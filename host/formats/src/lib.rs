@@ -12,6 +12,7 @@
 pub mod atomic;
 pub mod disk;
 pub mod error;
+pub mod fuzzing;
 pub mod raw;
 pub mod vhd;
 pub mod xva;

@@ -1,0 +1,26 @@
+//! Entry points for the fuzz targets (`fuzz/`) and for the robustness tests: each runs a reader on
+//! arbitrary input and ignores the outcome. A panic, a hang or an unbounded allocation is a bug.
+
+use std::path::Path;
+
+use crate::disk::DiskRead;
+use crate::vhd::{VhdChain, for_each_data_block};
+
+/// Opens the VHD file at `path` as a chain and reads every block it claims to hold.
+pub fn read_vhd_file(path: &Path) {
+    if let Ok(mut chain) = VhdChain::open(path) {
+        let _ = for_each_data_block(&mut chain, &mut |_, _| {}, &mut |_, _| Ok(()));
+        let size = chain.virtual_size();
+        let mut tail = [0u8; 512];
+        let _ = chain.read_at(size.saturating_sub(512), &mut tail[..size.min(512) as usize]);
+    }
+}
+
+/// Writes `data` to a scratch file under `scratch_dir` and runs [`read_vhd_file`] on it.
+pub fn read_vhd_bytes(data: &[u8], scratch_dir: &Path) {
+    let path = scratch_dir.join(format!("fuzz-{}.vhd", std::process::id()));
+    if std::fs::write(&path, data).is_ok() {
+        read_vhd_file(&path);
+    }
+    let _ = std::fs::remove_file(&path);
+}
