@@ -20,7 +20,10 @@ impl AtomicFile {
     pub fn create(target: impl AsRef<Path>) -> Result<Self> {
         let target = target.as_ref().to_path_buf();
         let name = target.file_name().ok_or_else(|| {
-            Error::io(&target, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))
+            Error::io(
+                &target,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            )
         })?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);

@@ -38,11 +38,18 @@ impl<D: DiskRead + ?Sized> DiskRead for Box<D> {
     }
 }
 
+/// Blocks of `block_size` bytes needed to cover `size` bytes.
+pub fn block_count(size: u64, block_size: u32) -> u32 {
+    u32::try_from(size.div_ceil(u64::from(block_size))).unwrap_or(u32::MAX)
+}
+
 /// Whether every byte of `data` is zero. Converters call it on every block, so it ORs 64-byte
 /// chunks (which the compiler vectorises) instead of testing byte by byte.
 pub fn is_zero(data: &[u8]) -> bool {
     let chunks = data.chunks_exact(64);
     let tail = chunks.remainder();
-    chunks.into_iter().all(|chunk| chunk.iter().fold(0u8, |acc, &b| acc | b) == 0)
+    chunks
+        .into_iter()
+        .all(|chunk| chunk.iter().fold(0u8, |acc, &b| acc | b) == 0)
         && tail.iter().all(|&b| b == 0)
 }

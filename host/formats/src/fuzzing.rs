@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use crate::blocks::for_each_data_block;
 use crate::disk::DiskRead;
-use crate::vhd::{VhdChain, for_each_data_block};
+use crate::vhd::VhdChain;
 
 /// Opens the VHD file at `path` as a chain and reads every block it claims to hold.
 pub fn read_vhd_file(path: &Path) {
@@ -12,9 +13,15 @@ pub fn read_vhd_file(path: &Path) {
         let _ = for_each_data_block(&mut chain, &mut |_, _| {}, &mut |_, _| Ok(()));
         let size = chain.virtual_size();
         let mut tail = [0u8; 512];
-        let _ = chain.read_at(size.saturating_sub(512), &mut tail[..size.min(512) as usize]);
+        let _ = chain.read_at(
+            size.saturating_sub(512),
+            &mut tail[..size.min(512) as usize],
+        );
     }
 }
+
+/// Runs the XVA reader on `data` with a sink that discards the disks.
+pub use crate::xva::fuzz_read as read_xva_bytes;
 
 /// Writes `data` to a scratch file under `scratch_dir` and runs [`read_vhd_file`] on it.
 pub fn read_vhd_bytes(data: &[u8], scratch_dir: &Path) {

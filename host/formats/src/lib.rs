@@ -2,6 +2,7 @@
 //!
 //! - [`disk`]: the [`DiskRead`](disk::DiskRead) trait, a virtual disk that can be read at any offset and
 //!   that knows where its data may be, implemented by raw images, VHD files, VHD directories and chains.
+//! - [`blocks`]: walks over a disk's data blocks, or over the blocks where two disks differ.
 //! - [`raw`]: raw (possibly sparse) disk images.
 //! - [`vhd`]: Microsoft VHD dynamic and differencing disks with Xen Orchestra's conventions: files,
 //!   the VHD directory format, chains, deltas, streaming output and resumable merges.
@@ -10,6 +11,7 @@
 //! Pure format code: no network, no async, nothing of Lifeboat's other crates.
 
 pub mod atomic;
+pub mod blocks;
 pub mod disk;
 pub mod error;
 pub mod fuzzing;

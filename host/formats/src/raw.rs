@@ -8,6 +8,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::AtomicFile;
+use crate::blocks::{Progress, for_each_data_block};
 use crate::disk::{DiskRead, is_zero};
 use crate::error::{Error, IoContext, Result};
 
@@ -78,20 +80,21 @@ impl DiskRead for RawDisk {
     }
 }
 
-/// Writes a raw image, leaving all-zero ranges as holes.
+/// Writes a raw image, leaving all-zero ranges as holes. The image appears at its path only when
+/// [`finish`](Self::finish)ed.
 pub struct RawWriter {
-    file: File,
+    out: AtomicFile,
     path: PathBuf,
     size: u64,
 }
 
 impl RawWriter {
-    /// Creates (or truncates) `path` as a sparse image of `size` bytes, all zeros.
+    /// Starts writing `path` as a sparse image of `size` bytes, all zeros.
     pub fn create(path: impl AsRef<Path>, size: u64) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::create(&path).at(&path)?;
-        file.set_len(size).at(&path)?;
-        Ok(RawWriter { file, path, size })
+        let out = AtomicFile::create(&path)?;
+        out.file().set_len(size).at(out.temp_path())?;
+        Ok(RawWriter { out, path, size })
     }
 
     /// Writes `data` at `offset`; all-zero data is skipped since the image starts as a hole.
@@ -109,11 +112,26 @@ impl RawWriter {
         if is_zero(data) {
             return Ok(());
         }
-        self.file.write_all_at(data, offset).at(&self.path)
+        self.out
+            .file()
+            .write_all_at(data, offset)
+            .at(self.out.temp_path())
     }
 
-    /// Flushes the image to stable storage.
+    /// Makes the image durable and puts it at its path.
     pub fn finish(self) -> Result<()> {
-        self.file.sync_all().at(&self.path)
+        self.out.commit()
     }
+}
+
+/// Writes every data block of `source` into a new sparse raw image at `path`.
+pub fn write_raw(source: &mut dyn DiskRead, path: &Path, progress: Progress) -> Result<()> {
+    let size = source.virtual_size();
+    let mut out = RawWriter::create(path, size)?;
+    for_each_data_block(source, progress, &mut |block, data| {
+        let offset = u64::from(block) * data.len() as u64;
+        let len = (size - offset).min(data.len() as u64) as usize;
+        out.write_at(offset, &data[..len])
+    })?;
+    out.finish()
 }

@@ -17,10 +17,18 @@ fn sample(dir: &Path) -> PathBuf {
 
 fn expect_field(path: &Path, structure: &str, field: &str) {
     match VhdFile::open(path) {
-        Err(Error::InvalidVhd { path: p, structure: s, field: f, problem }) => {
+        Err(Error::InvalidVhd {
+            path: p,
+            structure: s,
+            field: f,
+            problem,
+        }) => {
             assert_eq!((p.as_path(), s, f), (path, structure, field), "{problem}");
         }
-        other => panic!("expected invalid {structure} `{field}`, got {:?}", other.err()),
+        other => panic!(
+            "expected invalid {structure} `{field}`, got {:?}",
+            other.err()
+        ),
     }
 }
 
@@ -46,7 +54,9 @@ fn patch_header(path: &Path, change: impl FnOnce(&mut Header)) {
 /// Recomputes the footer checksum after a raw field edit.
 fn fix_footer_checksum(bytes: &mut [u8; 512]) {
     bytes[64..68].fill(0);
-    let sum = !bytes.iter().fold(0u32, |a, &b| a.wrapping_add(u32::from(b)));
+    let sum = !bytes
+        .iter()
+        .fold(0u32, |a, &b| a.wrapping_add(u32::from(b)));
     bytes[64..68].copy_from_slice(&sum.to_be_bytes());
 }
 
@@ -91,7 +101,10 @@ fn bat_entries_past_the_end_or_overlapping_are_refused() {
 
     let vhd = sample(dir.path());
     let mut first = [0u8; 4];
-    std::fs::File::open(&vhd).unwrap().read_exact_at(&mut first, 1536).unwrap();
+    std::fs::File::open(&vhd)
+        .unwrap()
+        .read_exact_at(&mut first, 1536)
+        .unwrap();
     patch(&vhd, 1540, &first);
     match VhdFile::open(&vhd) {
         Err(Error::InvalidVhd { field, problem, .. }) => {
@@ -130,7 +143,10 @@ fn bad_block_sizes_and_absurd_sizes_are_refused_before_allocating() {
 
     let vhd = sample(dir.path());
     patch_header(&vhd, |h| h.table_offset = 1 << 50);
-    assert!(matches!(VhdFile::open(&vhd), Err(Error::Truncated { what: "BAT", .. })));
+    assert!(matches!(
+        VhdFile::open(&vhd),
+        Err(Error::Truncated { what: "BAT", .. })
+    ));
 }
 
 #[test]
@@ -140,7 +156,11 @@ fn aliases_that_leave_their_folder_are_refused() {
         let alias = dir.path().join("x.alias.vhd");
         std::fs::write(&alias, target).unwrap();
         match VhdDirectory::open(&alias) {
-            Err(Error::InvalidVhd { structure: "alias", field: "target", .. }) => {}
+            Err(Error::InvalidVhd {
+                structure: "alias",
+                field: "target",
+                ..
+            }) => {}
             other => panic!("{target:?}: expected an alias error, got {:?}", other.err()),
         }
     }
@@ -158,7 +178,11 @@ fn randomly_damaged_files_never_panic() {
         let mut bytes = original.clone();
         for _ in 0..rng.random_range(1..8) {
             // Mostly hit the metadata, where the parser's decisions are.
-            let at = if rng.random_bool(0.8) { rng.random_range(0..2048) } else { rng.random_range(0..bytes.len()) };
+            let at = if rng.random_bool(0.8) {
+                rng.random_range(0..2048)
+            } else {
+                rng.random_range(0..bytes.len())
+            };
             bytes[at] = rng.random();
         }
         if rng.random_bool(0.2) {
@@ -182,5 +206,7 @@ fn footers_and_headers_parse_any_bytes_without_panicking() {
         let _ = Footer::parse(&footer, Path::new("f"));
         let _ = Header::parse(&header, Path::new("h"));
     }
-    let _ = VhdChain::open(Path::new("/nonexistent/x.vhd")).err().unwrap();
+    let _ = VhdChain::open(Path::new("/nonexistent/x.vhd"))
+        .err()
+        .unwrap();
 }

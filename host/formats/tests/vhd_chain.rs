@@ -15,20 +15,40 @@ use lifeboat_formats::vhd::{DiskType, Vhd, VhdChain, VhdFile};
 fn a_chain_of_deltas_reads_as_the_newest_disk() {
     let dir = tempfile::tempdir().unwrap();
     let size = 30 * MIB + 512;
-    let mut raws = vec![raw_with(&dir.path().join("0.raw"), size, &random_extents(size, 6, 2 * MIB, 10), 10)];
+    let mut raws = vec![raw_with(
+        &dir.path().join("0.raw"),
+        size,
+        &random_extents(size, 6, 2 * MIB, 10),
+        10,
+    )];
     let mut vhds = vec![vhd_from_raw(&raws[0], &dir.path().join("0.vhd"))];
     for i in 1..4u64 {
-        let raw = raw_changed(&raws[0], &dir.path().join(format!("{i}.raw")), &random_extents(size, 3, MIB, 10 + i), 10 + i);
+        let raw = raw_changed(
+            &raws[0],
+            &dir.path().join(format!("{i}.raw")),
+            &random_extents(size, 3, MIB, 10 + i),
+            10 + i,
+        );
         std::fs::copy(&raw, &raws[0]).ok();
-        let vhd = delta_vhd(&vhds[vhds.len() - 1], &raw, &dir.path().join(format!("{i}.vhd")));
+        let vhd = delta_vhd(
+            &vhds[vhds.len() - 1],
+            &raw,
+            &dir.path().join(format!("{i}.vhd")),
+        );
         raws.push(raw);
         vhds.push(vhd);
         // Each delta on its own is differencing, named after its parent, and reads as its raw.
         let mut chain = VhdChain::open(vhds.last().unwrap()).unwrap();
         assert_eq!(chain.layers().len(), i as usize + 1);
         assert_eq!(chain.layers()[0].footer().disk_type, DiskType::Differencing);
-        assert_eq!(chain.layers()[0].header().parent_name, format!("{}.vhd", i - 1));
-        assert_eq!(read_all(&mut chain), std::fs::read(raws.last().unwrap()).unwrap());
+        assert_eq!(
+            chain.layers()[0].header().parent_name,
+            format!("{}.vhd", i - 1)
+        );
+        assert_eq!(
+            read_all(&mut chain),
+            std::fs::read(raws.last().unwrap()).unwrap()
+        );
     }
 }
 
@@ -38,10 +58,19 @@ fn a_delta_stores_only_changed_blocks_and_zeroed_blocks_that_the_base_had() {
     let size = 16 * MIB;
     let base_raw = raw_with(&dir.path().join("base.raw"), size, &[(0, 8 * MIB)], 20);
     let base = vhd_from_raw(&base_raw, &dir.path().join("base.vhd"));
-    let new_raw = raw_changed(&base_raw, &dir.path().join("new.raw"), &[(10 * MIB, 4096)], 21);
+    let new_raw = raw_changed(
+        &base_raw,
+        &dir.path().join("new.raw"),
+        &[(10 * MIB, 4096)],
+        21,
+    );
     // Zero block 1 (bytes 2..4 MiB): the delta must carry it, or the base would show through.
-    let file = std::fs::OpenOptions::new().write(true).open(&new_raw).unwrap();
-    file.write_all_at(&vec![0u8; 2 * MIB as usize], 2 * MIB).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&new_raw)
+        .unwrap();
+    file.write_all_at(&vec![0u8; 2 * MIB as usize], 2 * MIB)
+        .unwrap();
     let child = delta_vhd(&base, &new_raw, &dir.path().join("child.vhd"));
     let delta = VhdFile::open(&child).unwrap();
     let allocated: Vec<u32> = (0..8).filter(|&b| delta.is_allocated(b)).collect();
@@ -63,7 +92,11 @@ fn partial_sector_bitmaps_read_through_to_the_parent() {
     let delta = VhdFile::open(&child).unwrap();
     assert!(delta.is_allocated(0));
     drop(delta);
-    let file = std::fs::OpenOptions::new().read(true).write(true).open(&child).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&child)
+        .unwrap();
     let mut bitmap = [0u8; 512];
     file.read_exact_at(&mut bitmap, bitmap_at).unwrap();
     assert_eq!(bitmap, [0xFF; 512], "the writer stores full bitmaps");
@@ -72,7 +105,10 @@ fn partial_sector_bitmaps_read_through_to_the_parent() {
     file.write_all_at(&bitmap, bitmap_at).unwrap();
     let mut chain = VhdChain::open(&child).unwrap();
     let got = read_all(&mut chain);
-    let (base_bytes, new_bytes) = (std::fs::read(&base_raw).unwrap(), std::fs::read(&new_raw).unwrap());
+    let (base_bytes, new_bytes) = (
+        std::fs::read(&base_raw).unwrap(),
+        std::fs::read(&new_raw).unwrap(),
+    );
     assert_eq!(&got[..4096], &new_bytes[..4096]);
     assert_eq!(&got[4096..], &base_bytes[4096..]);
 }
@@ -97,7 +133,10 @@ fn a_parent_with_another_uuid_is_refused() {
     let (base, child) = small_chain(dir.path());
     let raw = raw_with(&dir.path().join("other.raw"), 4 * MIB, &[(0, MIB)], 41);
     vhd_from_raw(&raw, &base);
-    assert!(matches!(VhdChain::open(&child), Err(Error::ParentUuidMismatch { .. })));
+    assert!(matches!(
+        VhdChain::open(&child),
+        Err(Error::ParentUuidMismatch { .. })
+    ));
 }
 
 #[test]
@@ -110,7 +149,10 @@ fn a_parent_loop_is_detected() {
     rewrite_header(&looped, |h| h.parent_name = "loop.vhd".into());
     let uuid = VhdFile::open(&looped).unwrap().footer().uuid;
     rewrite_header(&looped, |h| h.parent_uuid = uuid);
-    assert!(matches!(VhdChain::open(&looped), Err(Error::ChainCycle { .. })));
+    assert!(matches!(
+        VhdChain::open(&looped),
+        Err(Error::ChainCycle { .. })
+    ));
 }
 
 #[test]
@@ -121,7 +163,10 @@ fn a_parent_outside_the_folder_is_refused() {
         rewrite_header(&child, |h| h.parent_name = name.into());
         match VhdChain::open(&child) {
             Err(Error::ParentOutsideFolder { name: n, .. }) => assert_eq!(n, name),
-            other => panic!("{name}: expected ParentOutsideFolder, got {:?}", other.err()),
+            other => panic!(
+                "{name}: expected ParentOutsideFolder, got {:?}",
+                other.err()
+            ),
         }
     }
 }

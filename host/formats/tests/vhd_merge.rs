@@ -11,14 +11,19 @@ use common::*;
 use lifeboat_formats::Error;
 use lifeboat_formats::raw::RawDisk;
 use lifeboat_formats::vhd::{
-    ChunkFilter, DiskType, MergeEvent, MergeOptions, NewVhd, Vhd, VhdChain, VhdDirectoryWriter, VhdFile,
-    merge_into_root, parent_link, state_path, write_delta, write_dynamic,
+    ChunkFilter, DiskType, MergeEvent, MergeOptions, NewVhd, Vhd, VhdChain, VhdDirectoryWriter,
+    VhdFile, merge_into_root, parent_link, state_path, write_delta, write_dynamic,
 };
 
 /// Builds `0.vhd` (dynamic) ← `1.vhd` ← … ← `<deltas>.vhd` in `dir`; returns the newest disk and the
 /// raw image it must read as.
 fn chain(dir: &Path, size: u64, deltas: u64) -> (PathBuf, PathBuf) {
-    let raw = raw_with(&dir.join("expected.raw"), size, &random_extents(size, 8, 2 * MIB, 100), 100);
+    let raw = raw_with(
+        &dir.join("expected.raw"),
+        size,
+        &random_extents(size, 8, 2 * MIB, 100),
+        100,
+    );
     let mut newest = vhd_from_raw(&raw, &dir.join("0.vhd"));
     for i in 1..=deltas {
         let next = dir.join("next.raw");
@@ -61,7 +66,11 @@ fn merging_a_chain_leaves_one_dynamic_disk_at_the_childs_path() {
     let before = std::fs::read(&child).unwrap();
     let again = merge_into_root(&child, &MergeOptions::default(), &mut no_stop).unwrap();
     assert_eq!(again.merged, None);
-    assert_eq!(std::fs::read(&child).unwrap(), before, "a second merge changed the disk");
+    assert_eq!(
+        std::fs::read(&child).unwrap(),
+        before,
+        "a second merge changed the disk"
+    );
 }
 
 #[test]
@@ -73,34 +82,46 @@ fn a_merge_stopped_at_any_event_resumes_to_identical_bytes() {
     let reference = tempfile::tempdir().unwrap();
     copy_dir(template.path(), reference.path());
     let mut events = Vec::new();
-    merge_into_root(&reference.path().join(&child_name), &MergeOptions::default(), &mut |e| {
-        events.push(e.clone());
-        ControlFlow::Continue(())
-    })
+    merge_into_root(
+        &reference.path().join(&child_name),
+        &MergeOptions::default(),
+        &mut |e| {
+            events.push(e.clone());
+            ControlFlow::Continue(())
+        },
+    )
     .unwrap();
     let reference_bytes = std::fs::read(reference.path().join(&child_name)).unwrap();
     assert!(events.len() > 5, "{events:?}");
 
     for interval in [Duration::ZERO, Duration::from_secs(3600)] {
-        let options = MergeOptions { state_interval: interval };
-        for stop_at in 0..events.len() {
+        let options = MergeOptions {
+            state_interval: interval,
+        };
+        for (stop_at, event) in events.iter().enumerate() {
             let run = tempfile::tempdir().unwrap();
             copy_dir(template.path(), run.path());
             let target = run.path().join(&child_name);
             let mut seen = 0;
             let first = merge_into_root(&target, &options, &mut |_| {
                 seen += 1;
-                if seen > stop_at { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                if seen > stop_at {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             });
-            assert!(matches!(first, Err(Error::Interrupted)), "stop at {stop_at}: {first:?}");
+            assert!(
+                matches!(first, Err(Error::Interrupted)),
+                "stop at {stop_at}: {first:?}"
+            );
             assert!(state_path(&run.path().join("0.vhd")).exists());
             let resumed = merge_into_root(&target, &options, &mut no_stop).unwrap();
             assert!(resumed.resumed);
             assert_eq!(
                 std::fs::read(&target).unwrap(),
                 reference_bytes,
-                "stopped at event {stop_at} ({:?}), state every {interval:?}",
-                events[stop_at]
+                "stopped at event {stop_at} ({event:?}), state every {interval:?}"
             );
             assert!(!state_path(&run.path().join("0.vhd")).exists());
         }
@@ -111,7 +132,9 @@ fn a_merge_stopped_at_any_event_resumes_to_identical_bytes() {
 fn a_merge_stopped_twice_still_resumes_to_identical_bytes() {
     let template = tempfile::tempdir().unwrap();
     let (child, expected) = chain(template.path(), 24 * MIB, 3);
-    let options = MergeOptions { state_interval: Duration::ZERO };
+    let options = MergeOptions {
+        state_interval: Duration::ZERO,
+    };
     for (first_stop, second_stop) in [(1, 1), (3, 2), (5, 4)] {
         let run = tempfile::tempdir().unwrap();
         copy_dir(template.path(), run.path());
@@ -120,7 +143,11 @@ fn a_merge_stopped_twice_still_resumes_to_identical_bytes() {
             let mut seen = 0;
             let outcome = merge_into_root(&target, &options, &mut |_| {
                 seen += 1;
-                if seen > stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                if seen > stop {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             });
             assert!(matches!(outcome, Err(Error::Interrupted)));
         }
@@ -135,13 +162,32 @@ fn a_merge_stopped_twice_still_resumes_to_identical_bytes() {
 fn a_parent_whose_bat_must_grow_moves_its_first_block() {
     let dir = tempfile::tempdir().unwrap();
     // 128 entries fill the parent's one-sector BAT; the grown child needs 130.
-    let base_raw = raw_with(&dir.path().join("base.raw"), 256 * MIB, &[(0, 3 * MIB), (255 * MIB, MIB)], 200);
+    let base_raw = raw_with(
+        &dir.path().join("base.raw"),
+        256 * MIB,
+        &[(0, 3 * MIB), (255 * MIB, MIB)],
+        200,
+    );
     let base = vhd_from_raw(&base_raw, &dir.path().join("base.vhd"));
     let grown = dir.path().join("grown.raw");
     std::fs::copy(&base_raw, &grown).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&grown).unwrap().set_len(260 * MIB).unwrap();
-    raw_changed(&grown, &dir.path().join("new.raw"), &[(MIB, 4096), (259 * MIB, MIB)], 201);
-    let child = delta_vhd(&base, &dir.path().join("new.raw"), &dir.path().join("child.vhd"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&grown)
+        .unwrap()
+        .set_len(260 * MIB)
+        .unwrap();
+    raw_changed(
+        &grown,
+        &dir.path().join("new.raw"),
+        &[(MIB, 4096), (259 * MIB, MIB)],
+        201,
+    );
+    let child = delta_vhd(
+        &base,
+        &dir.path().join("new.raw"),
+        &dir.path().join("child.vhd"),
+    );
     merge_into_root(&child, &MergeOptions::default(), &mut no_stop).unwrap();
     let merged = VhdFile::open(&child).unwrap();
     assert_eq!(merged.header().max_table_entries, 130);
@@ -155,21 +201,41 @@ fn a_parent_whose_bat_must_grow_moves_its_first_block() {
 fn vhd_directories_merge_through_their_aliases() {
     let dir = tempfile::tempdir().unwrap();
     let size = 20 * MIB;
-    let base_raw = raw_with(&dir.path().join("base.raw"), size, &random_extents(size, 5, MIB, 300), 300);
-    let new_raw = raw_changed(&base_raw, &dir.path().join("new.raw"), &random_extents(size, 3, MIB, 301), 301);
+    let base_raw = raw_with(
+        &dir.path().join("base.raw"),
+        size,
+        &random_extents(size, 5, MIB, 300),
+        300,
+    );
+    let new_raw = raw_changed(
+        &base_raw,
+        &dir.path().join("new.raw"),
+        &random_extents(size, 3, MIB, 301),
+        301,
+    );
     let base = dir.path().join("20240101T000000Z.alias.vhd");
     let mut source = RawDisk::open(&base_raw).unwrap();
-    let writer = VhdDirectoryWriter::create(&base, &NewVhd::dynamic(size), ChunkFilter::Brotli).unwrap();
+    let writer =
+        VhdDirectoryWriter::create(&base, &NewVhd::dynamic(size), ChunkFilter::Brotli).unwrap();
     write_dynamic(&mut source, Box::new(writer), &mut |_, _| {}).unwrap();
     let child = dir.path().join("20240102T000000Z.alias.vhd");
     let mut base_chain = VhdChain::open(&base).unwrap();
     let spec = NewVhd::differencing(size, parent_link(&base_chain, &child).unwrap());
     let writer = VhdDirectoryWriter::create(&child, &spec, ChunkFilter::Brotli).unwrap();
-    write_delta(&mut base_chain, &mut RawDisk::open(&new_raw).unwrap(), Box::new(writer), &mut |_, _| {}).unwrap();
+    write_delta(
+        &mut base_chain,
+        &mut RawDisk::open(&new_raw).unwrap(),
+        Box::new(writer),
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     merge_into_root(&child, &MergeOptions::default(), &mut no_stop).unwrap();
     assert!(!base.exists());
-    assert_eq!(std::fs::read_to_string(&child).unwrap(), "data/20240101T000000Z.vhd");
+    assert_eq!(
+        std::fs::read_to_string(&child).unwrap(),
+        "data/20240101T000000Z.vhd"
+    );
     assert!(!dir.path().join("data/20240102T000000Z.vhd").exists());
     let mut merged = VhdChain::open(&child).unwrap();
     assert_eq!(merged.layers().len(), 1);

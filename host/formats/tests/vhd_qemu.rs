@@ -5,14 +5,19 @@ mod common;
 
 use common::*;
 use lifeboat_formats::raw::RawDisk;
-use lifeboat_formats::vhd::{Geometry, Vhd, VhdChain, VhdFile, VhdStream, NewVhd};
+use lifeboat_formats::vhd::{Geometry, NewVhd, Vhd, VhdChain, VhdFile, VhdStream};
 
 #[test]
 fn our_dynamic_vhd_reads_back_identically_in_qemu() {
     let dir = tempfile::tempdir().unwrap();
     // 37 MiB + 3 sectors: a partial last block, and a size that CHS cannot express.
     let size = 37 * MIB + 1536;
-    let raw = raw_with(&dir.path().join("in.raw"), size, &random_extents(size, 12, MIB, 1), 1);
+    let raw = raw_with(
+        &dir.path().join("in.raw"),
+        size,
+        &random_extents(size, 12, MIB, 1),
+        1,
+    );
     let vhd = vhd_from_raw(&raw, &dir.path().join("disk.vhd"));
     let back = dir.path().join("back.raw");
     qemu_vhd_to_raw(&vhd, &back);
@@ -23,10 +28,23 @@ fn our_dynamic_vhd_reads_back_identically_in_qemu() {
 fn qemu_uses_chs_geometry_and_agrees_on_geometry_exact_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let size = Geometry::for_size(64 * MIB).addressable_bytes();
-    let raw = raw_with(&dir.path().join("in.raw"), size, &random_extents(size, 8, MIB, 2), 2);
+    let raw = raw_with(
+        &dir.path().join("in.raw"),
+        size,
+        &random_extents(size, 8, MIB, 2),
+        2,
+    );
     let vhd = vhd_from_raw(&raw, &dir.path().join("disk.vhd"));
     let back = dir.path().join("back.raw");
-    qemu_img(&["convert", "-f", "vpc", "-O", "raw", vhd.to_str().unwrap(), back.to_str().unwrap()]);
+    qemu_img(&[
+        "convert",
+        "-f",
+        "vpc",
+        "-O",
+        "raw",
+        vhd.to_str().unwrap(),
+        back.to_str().unwrap(),
+    ]);
     assert_same_bytes(&raw, &back);
 }
 
@@ -34,10 +52,23 @@ fn qemu_uses_chs_geometry_and_agrees_on_geometry_exact_sizes() {
 fn qemu_dynamic_vhds_read_identically_with_ours() {
     let dir = tempfile::tempdir().unwrap();
     let size = 48 * MIB;
-    let raw = raw_with(&dir.path().join("in.raw"), size, &random_extents(size, 10, 3 * MIB, 3), 3);
+    let raw = raw_with(
+        &dir.path().join("in.raw"),
+        size,
+        &random_extents(size, 10, 3 * MIB, 3),
+        3,
+    );
     let vhd = dir.path().join("qemu.vhd");
     qemu_img(&[
-        "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic", raw.to_str().unwrap(), vhd.to_str().unwrap(),
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vpc",
+        "-o",
+        "subformat=dynamic",
+        raw.to_str().unwrap(),
+        vhd.to_str().unwrap(),
     ]);
     let file = VhdFile::open(&vhd).unwrap();
     assert_eq!(&file.footer().creator_application, b"qemu");
@@ -55,7 +86,12 @@ fn qemu_dynamic_vhds_read_identically_with_ours() {
 fn the_stream_is_byte_identical_to_the_file_and_qemu_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let size = 21 * MIB;
-    let raw = raw_with(&dir.path().join("in.raw"), size, &random_extents(size, 6, MIB, 4), 4);
+    let raw = raw_with(
+        &dir.path().join("in.raw"),
+        size,
+        &random_extents(size, 6, MIB, 4),
+        4,
+    );
     let new = NewVhd::dynamic(size);
     let file_path = dir.path().join("file.vhd");
     let mut source = RawDisk::open(&raw).unwrap();

@@ -163,7 +163,9 @@ pub fn open_layers(path: &Path) -> Result<Vec<Box<dyn Vhd>>> {
         }
         let disk = match open_vhd(&next) {
             Ok(disk) => disk,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound && !layers.is_empty() => {
+            Err(Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && !layers.is_empty() =>
+            {
                 return Err(Error::MissingParent {
                     child: layers[layers.len() - 1].path().to_path_buf(),
                     parent: next,
@@ -226,8 +228,14 @@ pub fn parent_path(child: &Path, name: &str, root: &Path) -> Result<PathBuf> {
         }
     }
     let resolved: PathBuf = resolved.iter().collect();
-    let root_components: Vec<Component> = root.components().filter(|c| *c != Component::CurDir).collect();
-    let resolved_components: Vec<Component> = resolved.components().filter(|c| *c != Component::CurDir).collect();
+    let root_components: Vec<Component> = root
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let resolved_components: Vec<Component> = resolved
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
     if !resolved_components.starts_with(&root_components) {
         return Err(outside());
     }
@@ -250,7 +258,9 @@ impl DiskRead for VhdChain {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let end = offset.checked_add(buf.len() as u64).filter(|&end| end <= self.size);
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&end| end <= self.size);
         if end.is_none() {
             return Err(Error::Truncated {
                 path: self.layers[0].path().to_path_buf(),

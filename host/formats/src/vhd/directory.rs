@@ -40,9 +40,19 @@ impl ChunkFilter {
             Err(err) => return Err(Error::io(&path, err)),
         };
         let filters: Vec<String> = serde_json::from_str(&text).map_err(|err| {
-            invalid(&path, "directory", "chunk-filters.json", format!("is not a JSON array of strings: {err}"))
+            invalid(
+                &path,
+                "directory",
+                "chunk-filters.json",
+                format!("is not a JSON array of strings: {err}"),
+            )
         })?;
-        match filters.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match filters
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             [] => Ok(ChunkFilter::None),
             ["brotli"] => Ok(ChunkFilter::Brotli),
             ["gzip"] => Ok(ChunkFilter::Gzip),
@@ -77,7 +87,8 @@ impl ChunkFilter {
                 out
             }
             ChunkFilter::Gzip => {
-                let mut writer = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                let mut writer =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 let _ = writer.write_all(data);
                 writer.finish().unwrap_or_default()
             }
@@ -91,12 +102,28 @@ impl ChunkFilter {
         let cap = limit as u64 + 1;
         let read = match self {
             ChunkFilter::None => file.take(cap).read_to_end(&mut out),
-            ChunkFilter::Brotli => brotli::Decompressor::new(file, 64 * 1024).take(cap).read_to_end(&mut out),
-            ChunkFilter::Gzip => flate2::read::GzDecoder::new(file).take(cap).read_to_end(&mut out),
+            ChunkFilter::Brotli => brotli::Decompressor::new(file, 64 * 1024)
+                .take(cap)
+                .read_to_end(&mut out),
+            ChunkFilter::Gzip => flate2::read::GzDecoder::new(file)
+                .take(cap)
+                .read_to_end(&mut out),
         };
-        read.map_err(|err| invalid(path, "directory", "chunk", format!("cannot be decompressed: {err}")))?;
+        read.map_err(|err| {
+            invalid(
+                path,
+                "directory",
+                "chunk",
+                format!("cannot be decompressed: {err}"),
+            )
+        })?;
         if out.len() > limit {
-            return Err(invalid(path, "directory", "chunk", format!("holds more than {limit} bytes")));
+            return Err(invalid(
+                path,
+                "directory",
+                "chunk",
+                format!("holds more than {limit} bytes"),
+            ));
         }
         Ok(out)
     }
@@ -110,7 +137,12 @@ impl ChunkFilter {
 pub fn resolve_alias(alias: &Path) -> Result<PathBuf> {
     let len = fs::metadata(alias).at(alias)?.len();
     if len > MAX_ALIAS_LEN {
-        return Err(invalid(alias, "alias", "target", format!("file is {len} bytes, more than {MAX_ALIAS_LEN}")));
+        return Err(invalid(
+            alias,
+            "alias",
+            "target",
+            format!("file is {len} bytes, more than {MAX_ALIAS_LEN}"),
+        ));
     }
     let text = fs::read_to_string(alias).at(alias)?;
     let target = text.trim();
@@ -129,7 +161,12 @@ pub fn resolve_alias(alias: &Path) -> Result<PathBuf> {
     }
     let resolved = alias.parent().unwrap_or(Path::new("")).join(relative);
     if target.ends_with(ALIAS_SUFFIX) && resolved.is_file() {
-        return Err(invalid(alias, "alias", "target", "points at another alias".into()));
+        return Err(invalid(
+            alias,
+            "alias",
+            "target",
+            "points at another alias".into(),
+        ));
     }
     Ok(resolved)
 }
@@ -169,7 +206,9 @@ impl VhdDirectory {
                 len: raw.len() as u64,
             });
         }
-        let bat = (0..entries).map(|b| raw[b / 8] & (0x80 >> (b % 8)) != 0).collect();
+        let bat = (0..entries)
+            .map(|b| raw[b / 8] & (0x80 >> (b % 8)) != 0)
+            .collect();
         Ok(VhdDirectory {
             alias: alias.to_path_buf(),
             dir,
@@ -195,8 +234,10 @@ impl VhdDirectory {
             bits[block / 8] |= 0x80 >> (block % 8);
         }
         self.filter.write_chunk(&self.dir.join("bat"), &bits)?;
-        self.filter
-            .write_chunk(&self.dir.join("header"), &self.header.to_bytes(&self.alias)?)?;
+        self.filter.write_chunk(
+            &self.dir.join("header"),
+            &self.header.to_bytes(&self.alias)?,
+        )?;
         self.filter
             .write_chunk(&self.dir.join("footer"), &self.footer.to_bytes())?;
         match self.filter.json() {
@@ -212,7 +253,11 @@ fn block_path(dir: &Path, block: u32) -> PathBuf {
         .join((block % 1000).to_string())
 }
 
-fn fixed_chunk<const N: usize>(filter: ChunkFilter, path: &Path, what: &'static str) -> Result<[u8; N]> {
+fn fixed_chunk<const N: usize>(
+    filter: ChunkFilter,
+    path: &Path,
+    what: &'static str,
+) -> Result<[u8; N]> {
     let bytes = filter.read_chunk(path, N)?;
     bytes.as_slice().try_into().map_err(|_| Error::Truncated {
         path: path.to_path_buf(),
@@ -262,7 +307,13 @@ impl VhdWrite for VhdDirectory {
                 format!("is {} and cannot hold block {block}", self.bat.len()),
             ));
         }
-        write_block_file(&self.dir, self.filter, self.header.bitmap_size(), block, data)?;
+        write_block_file(
+            &self.dir,
+            self.filter,
+            self.header.bitmap_size(),
+            block,
+            data,
+        )?;
         self.bat[block as usize] = true;
         Ok(())
     }
@@ -285,7 +336,13 @@ impl VhdWrite for VhdDirectory {
     }
 }
 
-fn write_block_file(dir: &Path, filter: ChunkFilter, bitmap_size: usize, block: u32, data: &[u8]) -> Result<()> {
+fn write_block_file(
+    dir: &Path,
+    filter: ChunkFilter,
+    bitmap_size: usize,
+    block: u32,
+    data: &[u8],
+) -> Result<()> {
     let path = block_path(dir, block);
     if let Some(folder) = path.parent() {
         fs::create_dir_all(folder).at(folder)?;
@@ -310,12 +367,22 @@ impl VhdDirectoryWriter {
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(ALIAS_SUFFIX))
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| invalid(&alias, "alias", "name", format!("must end with {ALIAS_SUFFIX}")))?;
+            .ok_or_else(|| {
+                invalid(
+                    &alias,
+                    "alias",
+                    "name",
+                    format!("must end with {ALIAS_SUFFIX}"),
+                )
+            })?;
         let dir = alias.with_file_name("data").join(format!("{name}.vhd"));
         if dir.exists() {
             return Err(Error::io(
                 &dir,
-                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "VHD directory already exists"),
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "VHD directory already exists",
+                ),
             ));
         }
         fs::create_dir_all(&dir).at(&dir)?;

@@ -48,7 +48,12 @@ pub(crate) fn checksum(bytes: &[u8], checksum_at: usize) -> u32 {
 }
 
 /// An [`Error::InvalidVhd`] for `field` of `structure` in `path`.
-pub(crate) fn invalid(path: &Path, structure: &'static str, field: &'static str, problem: String) -> Error {
+pub(crate) fn invalid(
+    path: &Path,
+    structure: &'static str,
+    field: &'static str,
+    problem: String,
+) -> Error {
     Error::InvalidVhd {
         path: path.to_path_buf(),
         structure,

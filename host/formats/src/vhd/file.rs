@@ -52,7 +52,11 @@ impl VhdFile {
     /// whose trailing footer was overwritten by an interrupted merge is accepted.
     pub fn open_for_write(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let file = OpenOptions::new().read(true).write(true).open(path).at(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .at(path)?;
         Self::load(file, path, Mode::Write)
     }
 
@@ -73,7 +77,8 @@ impl VhdFile {
         let footer = Footer::parse(&footer_bytes, path)?;
         if mode == Mode::Read {
             let mut trailing = [0u8; FOOTER_SIZE];
-            file.read_exact_at(&mut trailing, len - FOOTER_SIZE as u64).at(path)?;
+            file.read_exact_at(&mut trailing, len - FOOTER_SIZE as u64)
+                .at(path)?;
             if trailing != footer_bytes {
                 return Err(invalid(
                     path,
@@ -84,7 +89,8 @@ impl VhdFile {
             }
         }
         let mut header_bytes = [0u8; HEADER_SIZE];
-        file.read_exact_at(&mut header_bytes, FOOTER_SIZE as u64).at(path)?;
+        file.read_exact_at(&mut header_bytes, FOOTER_SIZE as u64)
+            .at(path)?;
         let header = Header::parse(&header_bytes, path)?;
         let needed_entries = block_count(footer.current_size, header.block_size);
         if header.max_table_entries < needed_entries {
@@ -142,7 +148,9 @@ impl VhdFile {
         for (entry, value) in raw.chunks_exact_mut(4).zip(&self.bat) {
             entry.copy_from_slice(&value.to_be_bytes());
         }
-        self.file.write_all_at(&raw, self.header.table_offset).at(&self.path)
+        self.file
+            .write_all_at(&raw, self.header.table_offset)
+            .at(&self.path)
     }
 }
 
@@ -153,7 +161,13 @@ pub(crate) fn bat_bytes(entries: u32) -> u64 {
 
 /// Checks that every allocated block and parent locator lies in `[bat_end, data_limit)` without
 /// overlapping another; returns the end of the last one (or `bat_end`).
-fn check_layout(path: &Path, header: &Header, bat: &[u32], bat_end: u64, data_limit: u64) -> Result<u64> {
+fn check_layout(
+    path: &Path,
+    header: &Header,
+    bat: &[u32],
+    bat_end: u64,
+    data_limit: u64,
+) -> Result<u64> {
     let span = (header.bitmap_size() + header.block_size as usize) as u64;
     let mut extents: Vec<(u64, u64, String)> = Vec::new();
     for (block, &sector) in bat.iter().enumerate() {
@@ -179,18 +193,29 @@ fn check_layout(path: &Path, header: &Header, bat: &[u32], bat_end: u64, data_li
         if code == 0 {
             continue;
         }
-        let space = u64::from(u32::from_be_bytes([locator[4], locator[5], locator[6], locator[7]]));
-        let length = u64::from(u32::from_be_bytes([locator[8], locator[9], locator[10], locator[11]]));
+        let space = u64::from(u32::from_be_bytes([
+            locator[4], locator[5], locator[6], locator[7],
+        ]));
+        let length = u64::from(u32::from_be_bytes([
+            locator[8],
+            locator[9],
+            locator[10],
+            locator[11],
+        ]));
         let offset = u64::from_be_bytes(locator[16..24].try_into().unwrap_or_default());
         // The specification counts the space in sectors, some writers in bytes: reserve the larger.
-        let size = length.max(if space < 512 { space * 512 } else { space }).next_multiple_of(512);
+        let size = length
+            .max(if space < 512 { space * 512 } else { space })
+            .next_multiple_of(512);
         let end = offset.saturating_add(size);
         if offset < bat_end || end > data_limit {
             return Err(invalid(
                 path,
                 "header",
                 "parentLocatorEntry",
-                format!("{i} points at bytes {offset}..{end}, outside the data area {bat_end}..{data_limit}"),
+                format!(
+                    "{i} points at bytes {offset}..{end}, outside the data area {bat_end}..{data_limit}"
+                ),
             ));
         }
         extents.push((offset, end, format!("parent locator {i}")));
@@ -202,7 +227,10 @@ fn check_layout(path: &Path, header: &Header, bat: &[u32], bat_end: u64, data_li
                 path,
                 "BAT",
                 "entry",
-                format!("{} (bytes {}..{}) overlaps {} (from byte {})", pair[1].2, pair[1].0, pair[1].1, pair[0].2, pair[0].0),
+                format!(
+                    "{} (bytes {}..{}) overlaps {} (from byte {})",
+                    pair[1].2, pair[1].0, pair[1].1, pair[0].2, pair[0].0
+                ),
             ));
         }
     }
@@ -227,7 +255,12 @@ impl Vhd for VhdFile {
     }
     fn read_block(&mut self, block: u32, bitmap: &mut [u8], data: &mut [u8]) -> Result<()> {
         let Some(offset) = self.block_offset(block) else {
-            return Err(invalid(&self.path, "BAT", "entry", format!("block {block} is not allocated")));
+            return Err(invalid(
+                &self.path,
+                "BAT",
+                "entry",
+                format!("block {block} is not allocated"),
+            ));
         };
         self.file.read_exact_at(bitmap, offset).at(&self.path)?;
         self.file
@@ -243,7 +276,10 @@ impl VhdWrite for VhdFile {
                 &self.path,
                 "header",
                 "maxTableEntries",
-                format!("is {} and cannot hold block {block}", self.header.max_table_entries),
+                format!(
+                    "is {} and cannot hold block {block}",
+                    self.header.max_table_entries
+                ),
             ));
         }
         let offset = match self.block_offset(block) {
@@ -252,7 +288,12 @@ impl VhdWrite for VhdFile {
                 let offset = self.end_of_data;
                 self.end_of_data += self.block_span();
                 self.bat[block as usize] = u32::try_from(offset / 512).map_err(|_| {
-                    invalid(&self.path, "BAT", "entry", "file grew past what a BAT can address".into())
+                    invalid(
+                        &self.path,
+                        "BAT",
+                        "entry",
+                        "file grew past what a BAT can address".into(),
+                    )
                 })?;
                 self.bat_dirty = true;
                 offset
@@ -271,7 +312,8 @@ impl VhdWrite for VhdFile {
         }
         let new_bat_end = self.header.table_offset + bat_bytes(entries);
         let locator_in_the_way = self.header.parent_locators.iter().any(|l| {
-            l[..4] != [0; 4] && u64::from_be_bytes(l[16..24].try_into().unwrap_or_default()) < new_bat_end
+            l[..4] != [0; 4]
+                && u64::from_be_bytes(l[16..24].try_into().unwrap_or_default()) < new_bat_end
         });
         if locator_in_the_way {
             return Err(Error::Incompatible {
@@ -282,7 +324,9 @@ impl VhdWrite for VhdFile {
         // Blocks that sit where the larger BAT goes move to the end of the data first.
         let mut buf = vec![0u8; self.block_span() as usize];
         for block in 0..self.bat.len() as u32 {
-            let Some(offset) = self.block_offset(block) else { continue };
+            let Some(offset) = self.block_offset(block) else {
+                continue;
+            };
             if offset >= new_bat_end {
                 continue;
             }
@@ -299,7 +343,9 @@ impl VhdWrite for VhdFile {
         self.header.max_table_entries = entries;
         self.write_bat()?;
         let header = self.header.to_bytes(&self.path)?;
-        self.file.write_all_at(&header, FOOTER_SIZE as u64).at(&self.path)?;
+        self.file
+            .write_all_at(&header, FOOTER_SIZE as u64)
+            .at(&self.path)?;
         self.file.sync_data().at(&self.path)
     }
 
@@ -314,8 +360,12 @@ impl VhdWrite for VhdFile {
             self.bat_dirty = false;
         }
         let footer = self.footer.to_bytes();
-        self.file.write_all_at(&footer, self.end_of_data).at(&self.path)?;
-        self.file.set_len(self.end_of_data + FOOTER_SIZE as u64).at(&self.path)?;
+        self.file
+            .write_all_at(&footer, self.end_of_data)
+            .at(&self.path)?;
+        self.file
+            .set_len(self.end_of_data + FOOTER_SIZE as u64)
+            .at(&self.path)?;
         self.file.write_all_at(&footer, 0).at(&self.path)?;
         self.file.sync_all().at(&self.path)
     }

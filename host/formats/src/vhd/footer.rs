@@ -90,11 +90,17 @@ impl Footer {
         let f = Fields::new(bytes);
         let bad = |field, problem: String| invalid(path, "footer", field, problem);
         if f.bytes(0, 8) != COOKIE {
-            return Err(bad("cookie", format!("is {:?}, expected \"conectix\"", f.text(0, 8))));
+            return Err(bad(
+                "cookie",
+                format!("is {:?}, expected \"conectix\"", f.text(0, 8)),
+            ));
         }
         let version = f.u32(12);
         if version >> 16 != 1 {
-            return Err(bad("version", format!("is {version:#010x}, expected 0x00010000")));
+            return Err(bad(
+                "version",
+                format!("is {version:#010x}, expected 0x00010000"),
+            ));
         }
         let stored = f.u32(64);
         let computed = checksum(bytes, 64);
@@ -107,8 +113,18 @@ impl Footer {
         let disk_type = match f.u32(60) {
             3 => DiskType::Dynamic,
             4 => DiskType::Differencing,
-            2 => return Err(bad("diskType", "is 2 (fixed): fixed VHDs are not supported, convert them as raw images".into())),
-            other => return Err(bad("diskType", format!("is {other}, expected 3 (dynamic) or 4 (differencing)"))),
+            2 => {
+                return Err(bad(
+                    "diskType",
+                    "is 2 (fixed): fixed VHDs are not supported, convert them as raw images".into(),
+                ));
+            }
+            other => {
+                return Err(bad(
+                    "diskType",
+                    format!("is {other}, expected 3 (dynamic) or 4 (differencing)"),
+                ));
+            }
         };
         let data_offset = f.u64(16);
         if data_offset != 512 {
@@ -180,7 +196,9 @@ mod tests {
     fn a_flipped_byte_fails_the_checksum() {
         let mut bytes = Footer::new(DiskType::Dynamic, 10 << 20, Uuid::new_v4()).to_bytes();
         bytes[50] ^= 1;
-        let err = Footer::parse(&bytes, Path::new("x.vhd")).unwrap_err().to_string();
+        let err = Footer::parse(&bytes, Path::new("x.vhd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.vhd") && err.contains("`checksum`"), "{err}");
     }
 
@@ -190,7 +208,9 @@ mod tests {
         bytes[63] = 2;
         let sum = checksum(&bytes, 64);
         bytes[64..68].copy_from_slice(&sum.to_be_bytes());
-        let err = Footer::parse(&bytes, Path::new("x.vhd")).unwrap_err().to_string();
+        let err = Footer::parse(&bytes, Path::new("x.vhd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("fixed"), "{err}");
     }
 }

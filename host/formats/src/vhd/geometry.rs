@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn large_disks_saturate_at_the_maximum_geometry() {
         let g = Geometry::for_size(2 << 40);
-        assert_eq!((g.cylinders, g.heads, g.sectors_per_track), (65535, 16, 255));
+        assert_eq!(
+            (g.cylinders, g.heads, g.sectors_per_track),
+            (65535, 16, 255)
+        );
     }
 
     #[test]

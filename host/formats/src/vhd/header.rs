@@ -60,7 +60,10 @@ impl Header {
         let f = Fields::new(bytes);
         let bad = |field, problem: String| invalid(path, "header", field, problem);
         if f.bytes(0, 8) != COOKIE {
-            return Err(bad("cookie", format!("is {:?}, expected \"cxsparse\"", f.text(0, 8))));
+            return Err(bad(
+                "cookie",
+                format!("is {:?}, expected \"cxsparse\"", f.text(0, 8)),
+            ));
         }
         let stored = f.u32(36);
         let computed = checksum(bytes, 36);
@@ -71,15 +74,24 @@ impl Header {
             ));
         }
         if f.u64(8) != u64::MAX {
-            return Err(bad("dataOffset", format!("is {:#x}, expected 0xFFFFFFFFFFFFFFFF", f.u64(8))));
+            return Err(bad(
+                "dataOffset",
+                format!("is {:#x}, expected 0xFFFFFFFFFFFFFFFF", f.u64(8)),
+            ));
         }
         let version = f.u32(24);
         if version >> 16 != 1 {
-            return Err(bad("headerVersion", format!("is {version:#010x}, expected 0x00010000")));
+            return Err(bad(
+                "headerVersion",
+                format!("is {version:#010x}, expected 0x00010000"),
+            ));
         }
         let block_size = f.u32(32);
         if block_size < 512 || !block_size.is_power_of_two() {
-            return Err(bad("blockSize", format!("is {block_size}, expected 512·2^k")));
+            return Err(bad(
+                "blockSize",
+                format!("is {block_size}, expected 512·2^k"),
+            ));
         }
         let max_table_entries = f.u32(28);
         if max_table_entries > MAX_TABLE_ENTRIES {
@@ -89,8 +101,11 @@ impl Header {
             ));
         }
         let table_offset = f.u64(16);
-        if table_offset % 512 != 0 || table_offset < 1536 {
-            return Err(bad("tableOffset", format!("is {table_offset}, expected a sector past the header")));
+        if !table_offset.is_multiple_of(512) || table_offset < 1536 {
+            return Err(bad(
+                "tableOffset",
+                format!("is {table_offset}, expected a sector past the header"),
+            ));
         }
         let units: Vec<u16> = f
             .bytes(PARENT_NAME_OFFSET, PARENT_NAME_SIZE)
@@ -152,7 +167,9 @@ impl Header {
 /// Bytes of the sector bitmap of a block of `block_size` bytes: one bit per sector, rounded up to a
 /// whole sector.
 pub fn bitmap_size(block_size: u32) -> usize {
-    (block_size as usize / 512).div_ceil(8).next_multiple_of(512)
+    (block_size as usize / 512)
+        .div_ceil(8)
+        .next_multiple_of(512)
 }
 
 #[cfg(test)]
@@ -173,17 +190,23 @@ mod tests {
         let mut header = Header::new(512, 2 << 20);
         header.block_size = 3 * 512;
         let bytes = header.to_bytes(Path::new("c.vhd")).unwrap();
-        let err = Header::parse(&bytes, Path::new("c.vhd")).unwrap_err().to_string();
+        let err = Header::parse(&bytes, Path::new("c.vhd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`blockSize`"), "{err}");
     }
 
     #[test]
     fn a_parent_name_that_is_not_utf16_is_named() {
-        let mut bytes = Header::new(512, 2 << 20).to_bytes(Path::new("c.vhd")).unwrap();
+        let mut bytes = Header::new(512, 2 << 20)
+            .to_bytes(Path::new("c.vhd"))
+            .unwrap();
         bytes[64..66].copy_from_slice(&0xD800u16.to_be_bytes());
         let sum = checksum(&bytes, 36);
         bytes[36..40].copy_from_slice(&sum.to_be_bytes());
-        let err = Header::parse(&bytes, Path::new("c.vhd")).unwrap_err().to_string();
+        let err = Header::parse(&bytes, Path::new("c.vhd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`parentUnicodeName`"), "{err}");
     }
 

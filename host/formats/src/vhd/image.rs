@@ -5,6 +5,7 @@ use std::path::Path;
 use super::footer::Footer;
 use super::header::Header;
 use crate::Result;
+pub use crate::disk::block_count;
 
 /// An opened VHD disk: footer, header, and blocks by index.
 pub trait Vhd {
@@ -43,16 +44,12 @@ pub trait VhdWrite: Vhd {
     fn flush(&mut self) -> Result<()>;
 }
 
-/// Blocks needed to cover `size` bytes.
-pub fn block_count(size: u64, block_size: u32) -> u32 {
-    u32::try_from(size.div_ceil(u64::from(block_size))).unwrap_or(u32::MAX)
-}
-
 /// Whether every sector bit of a block of `block_size` bytes is set in `bitmap`.
 pub fn bitmap_is_full(bitmap: &[u8], block_size: u32) -> bool {
     let sectors = block_size as usize / 512;
     let whole = sectors / 8;
-    bitmap[..whole].iter().all(|&b| b == 0xFF) && (whole * 8..sectors).all(|s| sector_is_set(bitmap, s))
+    bitmap[..whole].iter().all(|&b| b == 0xFF)
+        && (whole * 8..sectors).all(|s| sector_is_set(bitmap, s))
 }
 
 /// Whether sector `sector` of a block is marked present in its bitmap (MSB first).

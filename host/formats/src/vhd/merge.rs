@@ -97,7 +97,10 @@ struct MergeState {
 
 /// The state file of a merge into `parent`: `.<parent file name>.merge.json` beside it.
 pub fn state_path(parent: &Path) -> PathBuf {
-    let name = parent.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = parent
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     parent.with_file_name(format!(".{name}.merge.json"))
 }
 
@@ -119,7 +122,11 @@ pub fn interrupted_merges(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Merges the whole chain of `child` into one disk at `child`'s path, resuming an interrupted
 /// merge of that chain if its state file is in `child`'s folder. A disk without a parent is left
 /// as it is.
-pub fn merge_into_root(child: &Path, options: &MergeOptions, control: MergeControl) -> Result<MergeSummary> {
+pub fn merge_into_root(
+    child: &Path,
+    options: &MergeOptions,
+    control: MergeControl,
+) -> Result<MergeSummary> {
     let folder = folder_of(child);
     let target = absolute(child)?;
     for state_file in interrupted_merges(folder)? {
@@ -129,7 +136,10 @@ pub fn merge_into_root(child: &Path, options: &MergeOptions, control: MergeContr
             return run(&state_file, state, &chain, options, control, true);
         }
     }
-    let mut chain: Vec<PathBuf> = open_layers(child)?.iter().map(|l| l.path().to_path_buf()).collect();
+    let mut chain: Vec<PathBuf> = open_layers(child)?
+        .iter()
+        .map(|l| l.path().to_path_buf())
+        .collect();
     if chain.len() < 2 {
         return Ok(MergeSummary {
             merged: None,
@@ -144,7 +154,11 @@ pub fn merge_into_root(child: &Path, options: &MergeOptions, control: MergeContr
 
 /// Merges `chain` (oldest first, each disk the parent of the next) into its first disk and puts
 /// the result at the last one's path. Resumes when the parent's state file exists.
-pub fn merge_chain(chain: &[PathBuf], options: &MergeOptions, control: MergeControl) -> Result<MergeSummary> {
+pub fn merge_chain(
+    chain: &[PathBuf],
+    options: &MergeOptions,
+    control: MergeControl,
+) -> Result<MergeSummary> {
     let [parent_file, .., child_file] = chain else {
         return Err(Error::Incompatible {
             path: chain.first().cloned().unwrap_or_default(),
@@ -156,7 +170,10 @@ pub fn merge_chain(chain: &[PathBuf], options: &MergeOptions, control: MergeCont
         let state = read_state(&state_file)?;
         let recorded = resolve_chain(&state_file, &state)?;
         let same = recorded.len() == chain.len()
-            && recorded.iter().zip(chain).all(|(a, b)| absolute(a).ok() == absolute(b).ok());
+            && recorded
+                .iter()
+                .zip(chain)
+                .all(|(a, b)| absolute(a).ok() == absolute(b).ok());
         if !same {
             return Err(Error::MergeState {
                 path: state_file,
@@ -183,7 +200,11 @@ pub fn merge_chain(chain: &[PathBuf], options: &MergeOptions, control: MergeCont
         if absolute(&named)? != absolute(&previous.0)? {
             return Err(Error::Incompatible {
                 path: path.clone(),
-                problem: format!("its parent is {}, not {}", named.display(), previous.0.display()),
+                problem: format!(
+                    "its parent is {}, not {}",
+                    named.display(),
+                    previous.0.display()
+                ),
             });
         }
         previous = (path.clone(), disk.footer().uuid);
@@ -198,7 +219,10 @@ pub fn merge_chain(chain: &[PathBuf], options: &MergeOptions, control: MergeCont
     if let Some(outside) = relative_chain.iter().position(|p| p.starts_with("..")) {
         return Err(Error::Incompatible {
             path: chain[outside].clone(),
-            problem: format!("must be in the folder of the parent {} or below it", parent_file.display()),
+            problem: format!(
+                "must be in the folder of the parent {} or below it",
+                parent_file.display()
+            ),
         });
     }
     let state = MergeState {
@@ -220,7 +244,11 @@ pub fn merge_chain(chain: &[PathBuf], options: &MergeOptions, control: MergeCont
 }
 
 /// Resumes the interrupted merge whose state file is `state_file`.
-pub fn resume_merge(state_file: &Path, options: &MergeOptions, control: MergeControl) -> Result<MergeSummary> {
+pub fn resume_merge(
+    state_file: &Path,
+    options: &MergeOptions,
+    control: MergeControl,
+) -> Result<MergeSummary> {
     let state = read_state(state_file)?;
     let chain = resolve_chain(state_file, &state)?;
     run(state_file, state, &chain, options, control, true)
@@ -267,11 +295,17 @@ fn run(
         if child_footer.uuid != state.child.uuid {
             return Err(Error::MergeState {
                 path: state_file.to_path_buf(),
-                problem: format!("child {} is not the disk the merge started with", child_file.display()),
+                problem: format!(
+                    "child {} is not the disk the merge started with",
+                    child_file.display()
+                ),
             });
         }
         let block_size = parent.header().block_size;
-        if let Some(other) = children.iter().find(|c| c.header().block_size != block_size) {
+        if let Some(other) = children
+            .iter()
+            .find(|c| c.header().block_size != block_size)
+        {
             return Err(Error::Incompatible {
                 path: other.path().to_path_buf(),
                 problem: format!("block size differs from the parent's {block_size}"),
@@ -292,7 +326,14 @@ fn run(
                 .iter_mut()
                 .map(|c| c.as_mut() as &mut dyn Vhd)
                 .chain(std::iter::once(parent.as_mut() as &mut dyn Vhd));
-            compose_block(layers, block, &mut block_buf, &mut bitmap, &mut scratch_bitmap, &mut scratch)?;
+            compose_block(
+                layers,
+                block,
+                &mut block_buf,
+                &mut bitmap,
+                &mut scratch_bitmap,
+                &mut scratch,
+            )?;
             parent.write_full_block(block, &block_buf)?;
             summary.blocks += 1;
             summary.bytes += u64::from(block_size);

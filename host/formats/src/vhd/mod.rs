@@ -35,12 +35,10 @@ pub use geometry::Geometry;
 pub use header::{DEFAULT_TABLE_OFFSET, HEADER_SIZE, Header, bitmap_size};
 pub use image::{Vhd, VhdWrite, block_count};
 pub use merge::{
-    MergeControl, MergeEvent, MergeOptions, MergeSummary, interrupted_merges, merge_chain, merge_into_root,
-    resume_merge, state_path,
+    MergeControl, MergeEvent, MergeOptions, MergeSummary, interrupted_merges, merge_chain,
+    merge_into_root, resume_merge, state_path,
 };
 pub use open::{is_alias, open_vhd, open_vhd_for_write};
-pub use select::{
-    Progress, WriteSummary, for_each_changed_block, for_each_data_block, parent_link, write_delta, write_dynamic,
-};
+pub use select::{WriteSummary, parent_link, write_delta, write_dynamic};
 pub use stream::VhdStream;
 pub use writer::{NewVhd, ParentLink, VhdFileWriter, VhdSink};

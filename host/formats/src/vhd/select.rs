@@ -1,22 +1,18 @@
-//! Choosing the blocks of a new VHD: every non-zero block of a disk (a dynamic VHD), or every
-//! block in which a newer disk differs from its base (a differencing VHD).
+//! Filling new VHDs: every non-zero block of a disk (a dynamic VHD), or every block in which a
+//! newer disk differs from its base (a differencing VHD).
 //!
-//! Holes that the sources report through [`DiskRead::may_hold_data`] are skipped without reading.
 //! A dynamic disk never stores an all-zero block; a differencing disk stores one only where the
 //! base has data there, since an absent block would read through to the base.
 
 use std::path::Path;
 
 use super::fields::invalid;
-use super::image::block_count;
 use super::writer::{ParentLink, VhdSink};
 use super::{Vhd, VhdChain};
 use crate::Result;
-use crate::disk::{DEFAULT_BLOCK_SIZE, DiskRead, is_zero};
+use crate::blocks::{Progress, for_each_changed_block, for_each_data_block};
+use crate::disk::DiskRead;
 use crate::error::Error;
-
-/// Reports progress as (bytes of the virtual disk walked, virtual size).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// What writing a new VHD stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,67 +23,12 @@ pub struct WriteSummary {
     pub data_bytes: u64,
 }
 
-/// Reads block `block` of `disk` into `buf` (a whole block), zero-filling past the virtual size
-/// and where the disk reports a hole. Returns whether the disk may hold data there.
-fn read_padded(disk: &mut dyn DiskRead, block: u32, buf: &mut [u8]) -> Result<bool> {
-    let start = u64::from(block) * buf.len() as u64;
-    let size = disk.virtual_size();
-    if start >= size || !disk.may_hold_data(start, buf.len() as u64)? {
-        buf.fill(0);
-        return Ok(false);
-    }
-    let len = (size - start).min(buf.len() as u64) as usize;
-    disk.read_at(start, &mut buf[..len])?;
-    buf[len..].fill(0);
-    Ok(true)
-}
-
-/// Calls `visit` with each non-zero 2 MiB block of `source`, in order.
-pub fn for_each_data_block(
-    source: &mut dyn DiskRead,
-    progress: Progress,
-    visit: &mut dyn FnMut(u32, &[u8]) -> Result<()>,
-) -> Result<()> {
-    let size = source.virtual_size();
-    let mut buf = vec![0u8; DEFAULT_BLOCK_SIZE as usize];
-    for block in 0..block_count(size, DEFAULT_BLOCK_SIZE) {
-        if read_padded(source, block, &mut buf)? && !is_zero(&buf) {
-            visit(block, &buf)?;
-        }
-        progress((u64::from(block) + 1).saturating_mul(DEFAULT_BLOCK_SIZE.into()).min(size), size);
-    }
-    Ok(())
-}
-
-/// Calls `visit` with each 2 MiB block in which `new` differs from `base`, with `new`'s content.
-pub fn for_each_changed_block(
-    base: &mut dyn DiskRead,
-    new: &mut dyn DiskRead,
-    progress: Progress,
-    visit: &mut dyn FnMut(u32, &[u8]) -> Result<()>,
-) -> Result<()> {
-    let size = new.virtual_size();
-    let mut new_block = vec![0u8; DEFAULT_BLOCK_SIZE as usize];
-    let mut base_block = vec![0u8; DEFAULT_BLOCK_SIZE as usize];
-    for block in 0..block_count(size, DEFAULT_BLOCK_SIZE) {
-        let new_data = read_padded(new, block, &mut new_block)?;
-        let base_data = read_padded(base, block, &mut base_block)?;
-        let changed = match (new_data, base_data) {
-            (false, false) => false,
-            (true, false) => !is_zero(&new_block),
-            (false, true) => !is_zero(&base_block),
-            (true, true) => new_block != base_block,
-        };
-        if changed {
-            visit(block, &new_block)?;
-        }
-        progress((u64::from(block) + 1).saturating_mul(DEFAULT_BLOCK_SIZE.into()).min(size), size);
-    }
-    Ok(())
-}
-
 /// Stores every non-zero block of `source` into `sink` (a new dynamic disk) and finishes it.
-pub fn write_dynamic(source: &mut dyn DiskRead, sink: Box<dyn VhdSink>, progress: Progress) -> Result<WriteSummary> {
+pub fn write_dynamic(
+    source: &mut dyn DiskRead,
+    sink: Box<dyn VhdSink>,
+    progress: Progress,
+) -> Result<WriteSummary> {
     write_selected(sink, |visit| for_each_data_block(source, progress, visit))
 }
 
@@ -99,7 +40,9 @@ pub fn write_delta(
     sink: Box<dyn VhdSink>,
     progress: Progress,
 ) -> Result<WriteSummary> {
-    write_selected(sink, |visit| for_each_changed_block(base, new, progress, visit))
+    write_selected(sink, |visit| {
+        for_each_changed_block(base, new, progress, visit)
+    })
 }
 
 fn write_selected(
@@ -120,8 +63,12 @@ fn write_selected(
 /// `base`. The base must sit in the child's folder or below it, where readers look for parents.
 pub fn parent_link(base: &VhdChain, child: &Path) -> Result<ParentLink> {
     let newest: &dyn Vhd = base.layers()[0].as_ref();
-    let base_path = std::fs::canonicalize(newest.path()).map_err(|e| Error::io(newest.path(), e))?;
-    let folder = child.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base_path =
+        std::fs::canonicalize(newest.path()).map_err(|e| Error::io(newest.path(), e))?;
+    let folder = child
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let folder = std::fs::canonicalize(folder).map_err(|e| Error::io(folder, e))?;
     let relative = base_path.strip_prefix(&folder).map_err(|_| {
         invalid(

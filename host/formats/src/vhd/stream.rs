@@ -10,9 +10,9 @@ use std::path::Path;
 use super::file::UNUSED;
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::Header;
-use super::select::{for_each_changed_block, for_each_data_block};
 use super::writer::{NewVhd, ParentLink, data_start, prefix_bytes};
 use crate::Result;
+use crate::blocks::{for_each_changed_block, for_each_data_block};
 use crate::disk::{DEFAULT_BLOCK_SIZE, DiskRead};
 
 /// A VHD file as a [`Read`] stream of known [`len`](Self::len).
@@ -119,7 +119,8 @@ impl<D: DiskRead> VhdStream<D> {
                 let bitmap_size = self.block.len() - DEFAULT_BLOCK_SIZE as usize;
                 let data = &mut self.block[bitmap_size..];
                 let start = u64::from(block) * u64::from(DEFAULT_BLOCK_SIZE);
-                let len = (self.source.virtual_size() - start).min(DEFAULT_BLOCK_SIZE.into()) as usize;
+                let len =
+                    (self.source.virtual_size() - start).min(DEFAULT_BLOCK_SIZE.into()) as usize;
                 self.source.read_at(start, &mut data[..len])?;
                 data[len..].fill(0);
                 Piece::Block

@@ -67,7 +67,10 @@ impl NewVhd {
                 path,
                 "footer",
                 "currentSize",
-                format!("{} bytes is outside the VHD range 1..={MAX_VIRTUAL_SIZE}", self.size),
+                format!(
+                    "{} bytes is outside the VHD range 1..={MAX_VIRTUAL_SIZE}",
+                    self.size
+                ),
             ));
         }
         let disk_type = match self.parent {
@@ -76,7 +79,10 @@ impl NewVhd {
         };
         let mut footer = Footer::new(disk_type, self.size, self.uuid);
         footer.timestamp = self.timestamp;
-        let mut header = Header::new(block_count(self.size, DEFAULT_BLOCK_SIZE), DEFAULT_BLOCK_SIZE);
+        let mut header = Header::new(
+            block_count(self.size, DEFAULT_BLOCK_SIZE),
+            DEFAULT_BLOCK_SIZE,
+        );
         if let Some(parent) = &self.parent {
             header.parent_name = parent.name.clone();
             header.parent_uuid = parent.uuid;
@@ -101,7 +107,12 @@ pub(crate) fn data_start(header: &Header) -> u64 {
 }
 
 /// Footer copy, header and BAT of a new VHD: the bytes before its first block.
-pub(crate) fn prefix_bytes(footer: &Footer, header: &Header, bat: &[u32], path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn prefix_bytes(
+    footer: &Footer,
+    header: &Header,
+    bat: &[u32],
+    path: &Path,
+) -> Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(data_start(header) as usize);
     prefix.extend_from_slice(&footer.to_bytes());
     prefix.extend_from_slice(&header.to_bytes(path)?);
@@ -145,11 +156,17 @@ impl VhdFileWriter {
 impl VhdSink for VhdFileWriter {
     fn put_block(&mut self, block: u32, data: &[u8]) -> Result<()> {
         let entry = self.bat.get_mut(block as usize).ok_or_else(|| {
-            invalid(&self.path, "BAT", "entry", format!("block {block} is past the end of the disk"))
+            invalid(
+                &self.path,
+                "BAT",
+                "entry",
+                format!("block {block} is past the end of the disk"),
+            )
         })?;
         *entry = (self.next_offset / 512) as u32;
         let file = self.out.file();
-        file.write_all_at(&self.bitmap, self.next_offset).at(self.out.temp_path())?;
+        file.write_all_at(&self.bitmap, self.next_offset)
+            .at(self.out.temp_path())?;
         file.write_all_at(data, self.next_offset + self.bitmap.len() as u64)
             .at(self.out.temp_path())?;
         self.next_offset += (self.bitmap.len() + data.len()) as u64;

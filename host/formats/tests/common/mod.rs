@@ -7,7 +7,9 @@ use std::process::Command;
 
 use lifeboat_formats::disk::DiskRead;
 use lifeboat_formats::raw::RawDisk;
-use lifeboat_formats::vhd::{NewVhd, ParentLink, VhdChain, VhdFileWriter, write_delta, write_dynamic};
+use lifeboat_formats::vhd::{
+    NewVhd, ParentLink, VhdChain, VhdFileWriter, write_delta, write_dynamic,
+};
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
 
 pub const MIB: u64 = 1024 * 1024;
@@ -61,7 +63,12 @@ pub fn read_all(disk: &mut dyn DiskRead) -> Vec<u8> {
 pub fn vhd_from_raw(raw: &Path, vhd: &Path) -> PathBuf {
     let mut source = RawDisk::open(raw).unwrap();
     let new = NewVhd::dynamic(source.virtual_size());
-    write_dynamic(&mut source, Box::new(VhdFileWriter::create(vhd, &new).unwrap()), &mut |_, _| {}).unwrap();
+    write_dynamic(
+        &mut source,
+        Box::new(VhdFileWriter::create(vhd, &new).unwrap()),
+        &mut |_, _| {},
+    )
+    .unwrap();
     vhd.to_path_buf()
 }
 
@@ -83,10 +90,9 @@ pub fn delta_vhd(base: &Path, new: &Path, child: &Path) -> PathBuf {
 
 /// Runs `qemu-img` with `args`, failing the test with its output when it fails.
 pub fn qemu_img(args: &[&str]) {
-    let output = Command::new("qemu-img")
-        .args(args)
-        .output()
-        .expect("qemu-img is needed for the cross-checks (Debian package qemu-utils; .ci/run installs it)");
+    let output = Command::new("qemu-img").args(args).output().expect(
+        "qemu-img is needed for the cross-checks (Debian package qemu-utils; .ci/run installs it)",
+    );
     assert!(
         output.status.success(),
         "qemu-img {args:?} failed: {}",
@@ -96,15 +102,35 @@ pub fn qemu_img(args: &[&str]) {
 
 /// Converts a VHD to raw with qemu-img, telling it to use the footer's size (not CHS geometry).
 pub fn qemu_vhd_to_raw(vhd: &Path, raw: &Path) {
-    let opts = format!("driver=vpc,force_size_calc=current_size,file.filename={}", vhd.display());
-    qemu_img(&["convert", "--image-opts", &opts, "-O", "raw", raw.to_str().unwrap()]);
+    let opts = format!(
+        "driver=vpc,force_size_calc=current_size,file.filename={}",
+        vhd.display()
+    );
+    qemu_img(&[
+        "convert",
+        "--image-opts",
+        &opts,
+        "-O",
+        "raw",
+        raw.to_str().unwrap(),
+    ]);
 }
 
 /// Asserts two files have the same bytes, reporting the first difference.
 pub fn assert_same_bytes(a: &Path, b: &Path) {
     let (x, y) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-    assert_eq!(x.len(), y.len(), "{} and {} differ in length", a.display(), b.display());
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "{} and {} differ in length",
+        a.display(),
+        b.display()
+    );
     if let Some(at) = x.iter().zip(&y).position(|(p, q)| p != q) {
-        panic!("{} and {} differ first at byte {at}", a.display(), b.display());
+        panic!(
+            "{} and {} differ first at byte {at}",
+            a.display(),
+            b.display()
+        );
     }
 }

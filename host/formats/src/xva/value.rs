@@ -1,0 +1,113 @@
+//! XML-RPC values, the data model of `ova.xml`.
+//!
+//! `ova.xml` is one bare XML-RPC `<value>` holding xapi's API records, which are dynamic (dozens of
+//! fields per class, varying across xapi versions). Keeping them as a typed tree instead of Rust
+//! structs lets an archive be read and rewritten without losing fields this crate does not know.
+//! Encoding lives in [`xmlrpc_write`](super::xmlrpc_write), decoding in
+//! [`xmlrpc_parse`](super::xmlrpc_parse).
+
+/// One XML-RPC value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string; also what an untyped `<value>text</value>` decodes to.
+    String(String),
+    /// `<int>`, `<i4>` or `<i8>`. Encoded untyped like xapi does, so it decodes back as a
+    /// [`Value::String`]; [`Value::as_u64`] accepts both.
+    Int(i64),
+    /// `<boolean>`.
+    Boolean(bool),
+    /// `<double>`.
+    Double(f64),
+    /// `<dateTime.iso8601>`, kept as written (xapi: `YYYYMMDDTHH:MM:SSZ`).
+    DateTime(String),
+    /// `<base64>`, kept encoded.
+    Base64(String),
+    /// `<struct>`, members in document order.
+    Struct(Vec<(String, Value)>),
+    /// `<array><data>`.
+    Array(Vec<Value>),
+    /// `<nil/>`.
+    Nil,
+}
+
+impl Value {
+    /// A string value.
+    pub fn string(text: impl Into<String>) -> Value {
+        Value::String(text.into())
+    }
+
+    /// A struct value from `(name, value)` pairs.
+    pub fn record<'a>(members: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+        Value::Struct(
+            members
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+        )
+    }
+
+    /// The member `name` of a struct (the first one if repeated), or `None` for a missing member
+    /// or a value that is not a struct.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.as_struct()?
+            .iter()
+            .find(|(member, _)| member == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The text of a string value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer, given either typed or as a decimal string: xapi encodes int64
+    /// fields untyped, so they arrive as strings.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(n) => u64::try_from(*n).ok(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The members of a struct value.
+    pub fn as_struct(&self) -> Option<&[(String, Value)]> {
+        match self {
+            Value::Struct(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    /// The items of an array value.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_u64_accepts_typed_and_untyped_ints() {
+        assert_eq!(Value::Int(42).as_u64(), Some(42));
+        assert_eq!(Value::string("10737418240").as_u64(), Some(10_737_418_240));
+        assert_eq!(Value::Int(-1).as_u64(), None);
+        assert_eq!(Value::string("12a").as_u64(), None);
+        assert_eq!(Value::Boolean(true).as_u64(), None);
+    }
+
+    #[test]
+    fn get_finds_struct_members_only() {
+        let record = Value::record([("a", Value::Int(1)), ("b", Value::string("x"))]);
+        assert_eq!(record.get("b"), Some(&Value::string("x")));
+        assert_eq!(record.get("c"), None);
+        assert_eq!(Value::string("a").get("a"), None);
+    }
+}
