@@ -13,8 +13,9 @@ pub const DEFAULT_BLOCK_SIZE: u32 = 2 * 1024 * 1024;
 /// Size of a disk sector.
 pub const SECTOR_SIZE: u64 = 512;
 
-/// A virtual disk that can be read at any offset.
-pub trait DiskRead {
+/// A virtual disk that can be read at any offset. `Send`, so that a walk can read it in a thread of
+/// its own while the caller writes.
+pub trait DiskRead: Send {
     /// Size of the virtual disk in bytes.
     fn virtual_size(&self) -> u64;
 

@@ -14,6 +14,7 @@ pub mod atomic;
 pub mod blocks;
 pub mod disk;
 pub mod error;
+pub mod fileio;
 pub mod fuzzing;
 pub mod raw;
 pub mod vhd;

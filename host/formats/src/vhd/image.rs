@@ -8,7 +8,7 @@ use crate::Result;
 pub use crate::disk::block_count;
 
 /// An opened VHD disk: footer, header, and blocks by index.
-pub trait Vhd {
+pub trait Vhd: Send {
     /// Where the disk was opened from (the file, or the `.alias.vhd` of a VHD directory).
     fn path(&self) -> &Path;
     fn footer(&self) -> &Footer;

@@ -17,6 +17,7 @@ use super::image::block_count;
 use crate::atomic::AtomicFile;
 use crate::disk::DEFAULT_BLOCK_SIZE;
 use crate::error::{IoContext, Result};
+use crate::fileio::{EarlyWriteback, write_into_hole};
 
 /// The parent a new differencing disk points at.
 #[derive(Debug, Clone)]
@@ -133,6 +134,7 @@ pub struct VhdFileWriter {
     bat: Vec<u32>,
     next_offset: u64,
     bitmap: Vec<u8>,
+    writeback: EarlyWriteback,
 }
 
 impl VhdFileWriter {
@@ -146,6 +148,7 @@ impl VhdFileWriter {
             bat: vec![UNUSED; header.max_table_entries as usize],
             next_offset: data_start(&header),
             bitmap: vec![0xFF; header.bitmap_size()],
+            writeback: EarlyWriteback::default(),
             path,
             footer,
             header,
@@ -167,9 +170,12 @@ impl VhdSink for VhdFileWriter {
         let file = self.out.file();
         file.write_all_at(&self.bitmap, self.next_offset)
             .at(self.out.temp_path())?;
-        file.write_all_at(data, self.next_offset + self.bitmap.len() as u64)
+        // The file is new: the block's zero pages can stay holes.
+        write_into_hole(file, self.next_offset + self.bitmap.len() as u64, data)
             .at(self.out.temp_path())?;
-        self.next_offset += (self.bitmap.len() + data.len()) as u64;
+        let span = (self.bitmap.len() + data.len()) as u64;
+        self.writeback.wrote(file, span);
+        self.next_offset += span;
         Ok(())
     }
 
