@@ -19,7 +19,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use measure::{Measurement, median_run};
+use measure::{Measurement, interleaved};
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
 
 const MIB: u64 = 1024 * 1024;
@@ -40,9 +40,28 @@ struct Args {
     /// The `lifeboat` binary. Default: the one built beside this benchmark.
     #[arg(long)]
     lifeboat: Option<PathBuf>,
+    /// Run only this benchmark.
+    #[arg(long, value_enum)]
+    only: Option<Benchmark>,
+}
+
+/// The benchmarks.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Benchmark {
+    /// raw -> dynamic VHD.
+    Convert,
+    /// Merge of a chain.
+    Merge,
 }
 
 fn main() -> Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(measure::WRAPPER_FLAG) {
+        let Some(program) = argv.get(2) else {
+            bail!("{} needs a command", measure::WRAPPER_FLAG)
+        };
+        return measure::wrapper_main(program, &argv[3..]);
+    }
     let args = Args::parse();
     let lifeboat = match args.lifeboat {
         Some(path) => path,
@@ -62,7 +81,7 @@ fn main() -> Result<()> {
         None => tempfile_dir(&std::env::temp_dir())?,
     };
     let size = args.size_gib * GIB;
-    let result = run_all(&lifeboat, &scratch, size, args.runs);
+    let result = run_all(&lifeboat, &scratch, size, args.runs, args.only);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
@@ -73,14 +92,25 @@ fn tempfile_dir(parent: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn run_all(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Result<()> {
+fn run_all(
+    lifeboat: &Path,
+    dir: &Path,
+    size: u64,
+    runs: usize,
+    only: Option<Benchmark>,
+) -> Result<()> {
     println!(
         "# lifeboat-bench: {} GiB disks, median of {runs} runs, {}",
         size / GIB,
         dir.display()
     );
-    convert_benchmark(lifeboat, dir, size, runs)?;
-    merge_benchmark(lifeboat, dir, size, runs)
+    if only.is_none_or(|b| b == Benchmark::Convert) {
+        convert_benchmark(lifeboat, dir, size, runs)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::Merge) {
+        merge_benchmark(lifeboat, dir, size, runs)?;
+    }
+    Ok(())
 }
 
 /// raw → dynamic VHD against `cp --sparse=always` and `qemu-img convert -O vpc`.
@@ -91,44 +121,61 @@ fn convert_benchmark(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Res
     let out_raw = dir.join("copy.raw");
     let out_qemu = dir.join("qemu.vhd");
     let out_ours = dir.join("lifeboat.vhd");
-    let cp = median_run(runs, &out_raw, || {
-        command(
-            "cp",
-            &["--sparse=always".as_ref(), input.as_ref(), out_raw.as_ref()],
-        )
-    })?;
-    let qemu = median_run(runs, &out_qemu, || {
-        let args = [
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vpc",
-            "-o",
-            "subformat=dynamic",
-        ];
-        let mut args: Vec<&OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        args.extend([input.as_os_str(), out_qemu.as_os_str()]);
-        command("qemu-img", &args)
-    })?;
-    let ours = median_run(runs, &out_ours, || {
-        command(
-            lifeboat,
-            &[
-                "disk".as_ref(),
-                "convert".as_ref(),
-                input.as_ref(),
-                out_ours.as_ref(),
-            ],
-        )
-    })?;
+    let qemu_args = [
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vpc",
+        "-o",
+        "subformat=dynamic",
+    ];
+    let mut qemu_args: Vec<&OsStr> = qemu_args.iter().map(|a| a.as_ref()).collect();
+    qemu_args.extend([input.as_os_str(), out_qemu.as_os_str()]);
+    let cp_synced = format!(
+        "cp --sparse=always {} {} && sync -d {}",
+        sh(&input),
+        sh(&out_raw),
+        sh(&out_raw)
+    );
+    let [ours, cp, cp_sync, qemu] = interleaved(
+        runs,
+        [
+            (
+                &out_ours,
+                command(
+                    lifeboat,
+                    &[
+                        "disk".as_ref(),
+                        "convert".as_ref(),
+                        input.as_ref(),
+                        out_ours.as_ref(),
+                    ],
+                ),
+            ),
+            (
+                &out_raw,
+                command(
+                    "cp",
+                    &["--sparse=always".as_ref(), input.as_ref(), out_raw.as_ref()],
+                ),
+            ),
+            (
+                &out_raw,
+                command("sh", &["-c".as_ref(), cp_synced.as_ref()]),
+            ),
+            (&out_qemu, command("qemu-img", &qemu_args)),
+        ],
+    )?;
     let label = format!("raw->vhd {} GiB, {} MiB data", size / GIB, data / MIB);
     report(&label, "lifeboat disk convert", &ours, data);
     report(&label, "cp --sparse=always", &cp, data);
+    report(&label, "cp --sparse=always + fsync", &cp_sync, data);
     report(&label, "qemu-img convert -O vpc", &qemu, data);
     println!(
-        "{label}: lifeboat/cp speed = {:.2}x (target >= 0.80), lifeboat/qemu-img speed = {:.2}x (target > 1), lifeboat peak RSS {} MiB (target < 64)",
+        "{label}: lifeboat/cp speed = {:.2}x (target >= 0.80), lifeboat/(cp+fsync) = {:.2}x, lifeboat/qemu-img speed = {:.2}x (target > 1), lifeboat peak RSS {} MiB (target < 64)",
         cp.seconds / ours.seconds,
+        cp_sync.seconds / ours.seconds,
         qemu.seconds / ours.seconds,
         ours.peak_rss_kib / 1024
     );
@@ -147,12 +194,15 @@ fn merge_benchmark(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Resul
     write_random(&reference, plan.merged_bytes, 3)?;
     warm(&reference)?;
     let copy = dir.join("changed.copy");
-    let cp = median_run(runs, &copy, || {
-        command("cp", &[reference.as_ref(), copy.as_ref()])
-    })?;
     let work = dir.join("work");
     let newest = work.join(&plan.newest);
-    let mut samples = Vec::new();
+    let (mut ours, mut cp, mut cp_sync) = (Vec::new(), Vec::new(), Vec::new());
+    let cp_synced = format!(
+        "cp {} {} && sync -d {}",
+        sh(&reference),
+        sh(&copy),
+        sh(&copy)
+    );
     for _ in 0..runs {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work)?;
@@ -161,11 +211,26 @@ fn merge_benchmark(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Resul
             std::fs::copy(entry.path(), work.join(entry.file_name()))?;
             warm(&work.join(entry.file_name()))?;
         }
-        samples.push(measure::run(
-            Command::new(lifeboat).args(["disk", "merge"]).arg(&newest),
-        )?);
+        ours.push(measure::run(&mut command(
+            lifeboat,
+            &["disk".as_ref(), "merge".as_ref(), newest.as_ref()],
+        ))?);
+        let _ = std::fs::remove_file(&copy);
+        cp.push(measure::run(&mut command(
+            "cp",
+            &[reference.as_ref(), copy.as_ref()],
+        ))?);
+        let _ = std::fs::remove_file(&copy);
+        cp_sync.push(measure::run(&mut command(
+            "sh",
+            &["-c".as_ref(), cp_synced.as_ref()],
+        ))?);
     }
-    let ours = Measurement::median(samples);
+    let (ours, cp, cp_sync) = (
+        Measurement::median(ours),
+        Measurement::median(cp),
+        Measurement::median(cp_sync),
+    );
     let label = format!(
         "merge 1 full + 5 deltas ({} GiB, 10% changed each, {} MiB merged)",
         size / GIB,
@@ -173,9 +238,16 @@ fn merge_benchmark(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Resul
     );
     report(&label, "lifeboat disk merge", &ours, plan.merged_bytes);
     report(&label, "cp of the merged bytes", &cp, plan.merged_bytes);
+    report(
+        &label,
+        "cp + fsync of the same",
+        &cp_sync,
+        plan.merged_bytes,
+    );
     println!(
-        "{label}: lifeboat/cp speed = {:.2}x (target >= 0.80), lifeboat peak RSS {} MiB (target < 64)",
+        "{label}: lifeboat/cp speed = {:.2}x (target >= 0.80), lifeboat/(cp+fsync) = {:.2}x, lifeboat peak RSS {} MiB (target < 64)",
         cp.seconds / ours.seconds,
+        cp_sync.seconds / ours.seconds,
         ours.peak_rss_kib / 1024
     );
     Ok(())
@@ -185,6 +257,11 @@ fn command(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Command {
     let mut command = Command::new(program);
     command.args(args);
     command
+}
+
+/// `path` quoted for `sh -c`.
+fn sh(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
 fn report(label: &str, tool: &str, m: &Measurement, bytes: u64) {

@@ -21,10 +21,55 @@ impl Measurement {
     }
 }
 
-/// Runs `command` to completion; fails if it fails.
+/// First argument that makes this binary a measuring wrapper instead of the benchmark.
+pub const WRAPPER_FLAG: &str = "--measure-child";
+
+/// Runs `command` to completion through a small wrapper process (this binary with
+/// [`WRAPPER_FLAG`]); fails if it fails. A child's `ru_maxrss` counts the memory of the process it
+/// was started from (`posix_spawn` shares it until `exec`), so the benchmark, which holds
+/// buffers, must not be that process.
 pub fn run(command: &mut Command) -> Result<Measurement> {
-    // Dirty pages of an earlier run must not be flushed during this one.
+    settle()?;
+    let output = Command::new(std::env::current_exe()?)
+        .arg(WRAPPER_FLAG)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut fields = text.split_whitespace();
+    match (fields.next().map(str::parse), fields.next().map(str::parse)) {
+        (Some(Ok(seconds)), Some(Ok(peak_rss_kib))) => Ok(Measurement {
+            seconds,
+            peak_rss_kib,
+        }),
+        _ => bail!("the measuring wrapper printed {text:?}"),
+    }
+}
+
+/// Lets the machine settle before a timed run: dirty pages of earlier runs are written out, and a
+/// moment passes for the discards of deleted files (the filesystem may be mounted with
+/// `discard`) to be issued.
+fn settle() -> Result<()> {
     Command::new("sync").status()?;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    Ok(())
+}
+
+/// The wrapper's side: runs `program args…`, prints "<seconds> <peak RSS KiB>" and exits with the
+/// child's status.
+pub fn wrapper_main(program: &str, args: &[String]) -> Result<()> {
+    let measured = measure_direct(Command::new(program).args(args))?;
+    println!("{} {}", measured.seconds, measured.peak_rss_kib);
+    Ok(())
+}
+
+fn measure_direct(command: &mut Command) -> Result<Measurement> {
     let start = Instant::now();
     let child = command.stdout(std::process::Stdio::null()).spawn()?;
     let pid = child.id() as libc::pid_t;
@@ -46,13 +91,18 @@ pub fn run(command: &mut Command) -> Result<Measurement> {
     })
 }
 
-/// Runs the command that `make` builds `runs` times, deleting `output` before each run, and keeps
-/// the median.
-pub fn median_run(runs: usize, output: &Path, make: impl Fn() -> Command) -> Result<Measurement> {
-    let mut samples = Vec::with_capacity(runs);
+/// Runs each command `runs` times, in rounds (one run of each per round, so that every command
+/// sees the machine in the same state), deleting its output before each run; keeps each median.
+pub fn interleaved<const N: usize>(
+    runs: usize,
+    mut commands: [(&Path, Command); N],
+) -> Result<[Measurement; N]> {
+    let mut samples: [Vec<Measurement>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
     for _ in 0..runs {
-        let _ = std::fs::remove_file(output);
-        samples.push(run(&mut make())?);
+        for ((output, command), samples) in commands.iter_mut().zip(samples.iter_mut()) {
+            let _ = std::fs::remove_file(output);
+            samples.push(run(command)?);
+        }
     }
-    Ok(Measurement::median(samples))
+    Ok(samples.map(Measurement::median))
 }

@@ -88,7 +88,7 @@ fn partial_sector_bitmaps_read_through_to_the_parent() {
     let new_raw = raw_changed(&base_raw, &dir.path().join("new.raw"), &[(0, 2 * MIB)], 31);
     let child = delta_vhd(&base, &new_raw, &dir.path().join("child.vhd"));
     // Clear the bits of sectors 8..4096 of block 0 in the child: only sectors 0..8 stay its own.
-    let bitmap_at = 2048; // BAT at 1536, one sector for two entries, then block 0.
+    let bitmap_at = block_offset(&child, 0);
     let delta = VhdFile::open(&child).unwrap();
     assert!(delta.is_allocated(0));
     drop(delta);

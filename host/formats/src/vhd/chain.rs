@@ -35,7 +35,12 @@ impl VhdChain {
 
     /// A chain of already opened disks, newest first. The links are not re-checked.
     pub fn from_layers(layers: Vec<Box<dyn Vhd>>) -> Result<Self> {
-        let newest = &layers[0];
+        let Some(newest) = layers.first() else {
+            return Err(Error::Incompatible {
+                path: PathBuf::new(),
+                problem: "a chain needs at least one disk".into(),
+            });
+        };
         let size = newest.footer().current_size;
         let block_size = newest.header().block_size;
         for layer in &layers {

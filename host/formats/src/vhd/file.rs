@@ -13,7 +13,9 @@ use super::fields::invalid;
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::{HEADER_SIZE, Header};
 use super::image::{Vhd, VhdWrite, block_count};
+use super::writer::aligned_block_offset;
 use crate::error::{Error, IoContext, Result};
+use crate::fileio::{EarlyWriteback, copy_range, write_into_hole};
 
 /// BAT value of an unallocated block.
 pub(crate) const UNUSED: u32 = u32::MAX;
@@ -29,6 +31,10 @@ pub struct VhdFile {
     /// trailing footer follows.
     end_of_data: u64,
     bat_dirty: bool,
+    /// Whether anything past `end_of_data` (left by an interrupted run) was cut off, so that
+    /// appended blocks land on holes.
+    tail_trimmed: bool,
+    writeback: EarlyWriteback,
 }
 
 /// How strictly to open a file.
@@ -129,6 +135,8 @@ impl VhdFile {
             bat,
             end_of_data,
             bat_dirty: false,
+            tail_trimmed: false,
+            writeback: EarlyWriteback::default(),
         })
     }
 
@@ -137,6 +145,46 @@ impl VhdFile {
             Some(&UNUSED) | None => None,
             Some(&sector) => Some(u64::from(sector) * 512),
         }
+    }
+
+    /// Finds or allocates block `block` and writes its all-ones bitmap. Returns the block's
+    /// offset and whether it was newly allocated (its data area then reads as zeros).
+    fn place_block(&mut self, block: u32) -> Result<(u64, bool)> {
+        if block >= self.header.max_table_entries {
+            return Err(invalid(
+                &self.path,
+                "header",
+                "maxTableEntries",
+                format!(
+                    "is {} and cannot hold block {block}",
+                    self.header.max_table_entries
+                ),
+            ));
+        }
+        let (offset, fresh) = match self.block_offset(block) {
+            Some(offset) => (offset, false),
+            None => {
+                if !self.tail_trimmed {
+                    self.file.set_len(self.end_of_data).at(&self.path)?;
+                    self.tail_trimmed = true;
+                }
+                let offset = aligned_block_offset(self.end_of_data, &self.header);
+                self.end_of_data = offset + self.block_span();
+                self.bat[block as usize] = u32::try_from(offset / 512).map_err(|_| {
+                    invalid(
+                        &self.path,
+                        "BAT",
+                        "entry",
+                        "file grew past what a BAT can address".into(),
+                    )
+                })?;
+                self.bat_dirty = true;
+                (offset, true)
+            }
+        };
+        let bitmap = vec![0xFFu8; self.header.bitmap_size()];
+        self.file.write_all_at(&bitmap, offset).at(&self.path)?;
+        Ok((offset, fresh))
     }
 
     fn block_span(&self) -> u64 {
@@ -267,43 +315,51 @@ impl Vhd for VhdFile {
             .read_exact_at(data, offset + bitmap.len() as u64)
             .at(&self.path)
     }
+
+    fn read_bitmap(&mut self, block: u32, bitmap: &mut [u8]) -> Result<()> {
+        let Some(offset) = self.block_offset(block) else {
+            return Err(invalid(
+                &self.path,
+                "BAT",
+                "entry",
+                format!("block {block} is not allocated"),
+            ));
+        };
+        self.file.read_exact_at(bitmap, offset).at(&self.path)
+    }
+
+    fn block_data_in_file(&self, block: u32) -> Option<(&File, u64)> {
+        let offset = self.block_offset(block)?;
+        Some((&self.file, offset + self.header.bitmap_size() as u64))
+    }
 }
 
 impl VhdWrite for VhdFile {
     fn write_full_block(&mut self, block: u32, data: &[u8]) -> Result<()> {
-        if block >= self.header.max_table_entries {
-            return Err(invalid(
-                &self.path,
-                "header",
-                "maxTableEntries",
-                format!(
-                    "is {} and cannot hold block {block}",
-                    self.header.max_table_entries
-                ),
-            ));
+        let (offset, fresh) = self.place_block(block)?;
+        let data_offset = offset + self.header.bitmap_size() as u64;
+        if fresh {
+            write_into_hole(&self.file, data_offset, data).at(&self.path)?;
+        } else {
+            self.file.write_all_at(data, data_offset).at(&self.path)?;
         }
-        let offset = match self.block_offset(block) {
-            Some(offset) => offset,
-            None => {
-                let offset = self.end_of_data;
-                self.end_of_data += self.block_span();
-                self.bat[block as usize] = u32::try_from(offset / 512).map_err(|_| {
-                    invalid(
-                        &self.path,
-                        "BAT",
-                        "entry",
-                        "file grew past what a BAT can address".into(),
-                    )
-                })?;
-                self.bat_dirty = true;
-                offset
-            }
-        };
-        let bitmap = vec![0xFFu8; self.header.bitmap_size()];
-        self.file.write_all_at(&bitmap, offset).at(&self.path)?;
-        self.file
-            .write_all_at(data, offset + bitmap.len() as u64)
-            .at(&self.path)
+        self.writeback.wrote(&self.file, self.block_span());
+        Ok(())
+    }
+
+    fn copy_full_block(&mut self, block: u32, src: &File, offset: u64) -> Result<bool> {
+        let (at, _) = self.place_block(block)?;
+        let data_offset = at + self.header.bitmap_size() as u64;
+        copy_range(
+            src,
+            offset,
+            &self.file,
+            data_offset,
+            u64::from(self.header.block_size),
+        )
+        .at(&self.path)?;
+        self.writeback.wrote(&self.file, self.block_span());
+        Ok(true)
     }
 
     fn grow_table(&mut self, entries: u32) -> Result<()> {
@@ -331,11 +387,11 @@ impl VhdWrite for VhdFile {
                 continue;
             }
             self.file.read_exact_at(&mut buf, offset).at(&self.path)?;
-            let target = self.end_of_data;
+            let target = aligned_block_offset(self.end_of_data, &self.header);
             self.file.write_all_at(&buf, target).at(&self.path)?;
             self.file.sync_data().at(&self.path)?;
             self.bat[block as usize] = (target / 512) as u32;
-            self.end_of_data += self.block_span();
+            self.end_of_data = target + self.block_span();
             self.write_bat()?;
         }
         self.end_of_data = self.end_of_data.max(new_bat_end);
@@ -366,6 +422,7 @@ impl VhdWrite for VhdFile {
         self.file
             .set_len(self.end_of_data + FOOTER_SIZE as u64)
             .at(&self.path)?;
+        self.tail_trimmed = false;
         self.file.write_all_at(&footer, 0).at(&self.path)?;
         self.file.sync_all().at(&self.path)
     }

@@ -1,5 +1,6 @@
 //! What every stored VHD (a file or a VHD directory) offers: its metadata and its blocks.
 
+use std::fs::File;
 use std::path::Path;
 
 use super::footer::Footer;
@@ -19,6 +20,18 @@ pub trait Vhd: Send {
     /// [`Header::bitmap_size`] bytes and `data` the block size.
     fn read_block(&mut self, block: u32, bitmap: &mut [u8], data: &mut [u8]) -> Result<()>;
 
+    /// Reads only an allocated block's sector bitmap.
+    fn read_bitmap(&mut self, block: u32, bitmap: &mut [u8]) -> Result<()> {
+        let mut data = vec![0u8; self.header().block_size as usize];
+        self.read_block(block, bitmap, &mut data)
+    }
+
+    /// The plain file and offset holding an allocated block's data, so that it can be copied
+    /// inside the kernel; `None` for storage that is not one plain file.
+    fn block_data_in_file(&self, _block: u32) -> Option<(&File, u64)> {
+        None
+    }
+
     /// Number of blocks in the virtual disk (the last one may extend past the virtual size).
     fn block_count(&self) -> u32 {
         block_count(self.footer().current_size, self.header().block_size)
@@ -36,6 +49,11 @@ pub trait Vhd: Send {
 pub trait VhdWrite: Vhd {
     /// Stores `data` as block `block` with an all-ones sector bitmap, allocating it if needed.
     fn write_full_block(&mut self, block: u32, data: &[u8]) -> Result<()>;
+    /// Stores block `block` with an all-ones bitmap and its data copied from `src` at `offset`,
+    /// inside the kernel. Returns `false` when this storage cannot; the caller then writes the data.
+    fn copy_full_block(&mut self, _block: u32, _src: &File, _offset: u64) -> Result<bool> {
+        Ok(false)
+    }
     /// Makes the block table hold at least `entries` blocks.
     fn grow_table(&mut self, entries: u32) -> Result<()>;
     /// Replaces the footer (written on the next [`flush`](Self::flush)).

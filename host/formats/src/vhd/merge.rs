@@ -7,7 +7,7 @@
 //!
 //! Progress lives in `.<parent file name>.merge.json` beside the parent (Xen Orchestra's state
 //! file): written at the start, every [`MergeOptions::state_interval`] and when the blocks are
-//! done. Copying a block is idempotent (the children do not change until the cleanup), so resuming
+//! done; the parent is made durable before each save. Copying a block is idempotent (the children do not change until the cleanup), so resuming
 //! from the saved block gives the same bytes however much was done after it.
 
 use std::ops::ControlFlow;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::chain::{compose_block, open_layers, parent_path};
 use super::directory::resolve_alias;
-use super::image::{Vhd, block_count};
+use super::image::{Vhd, VhdWrite, bitmap_is_full, block_count};
 use super::open::{is_alias, open_vhd, open_vhd_for_write};
 use crate::atomic::{sync_parent, write_atomic};
 use crate::error::{Error, IoContext, Result};
@@ -322,19 +322,21 @@ fn run(
             if !children.iter().any(|c| c.is_allocated(block)) {
                 continue;
             }
-            let layers = children
-                .iter_mut()
-                .map(|c| c.as_mut() as &mut dyn Vhd)
-                .chain(std::iter::once(parent.as_mut() as &mut dyn Vhd));
-            compose_block(
-                layers,
-                block,
-                &mut block_buf,
-                &mut bitmap,
-                &mut scratch_bitmap,
-                &mut scratch,
-            )?;
-            parent.write_full_block(block, &block_buf)?;
+            if !copy_whole_block(&mut children, parent.as_mut(), block, &mut bitmap)? {
+                let layers = children
+                    .iter_mut()
+                    .map(|c| c.as_mut() as &mut dyn Vhd)
+                    .chain(std::iter::once(parent.as_mut() as &mut dyn Vhd));
+                compose_block(
+                    layers,
+                    block,
+                    &mut block_buf,
+                    &mut bitmap,
+                    &mut scratch_bitmap,
+                    &mut scratch,
+                )?;
+                parent.write_full_block(block, &block_buf)?;
+            }
             summary.blocks += 1;
             summary.bytes += u64::from(block_size);
             state.merged_data_size += u64::from(block_size);
@@ -359,16 +361,57 @@ fn run(
         state.step = Step::Cleanup;
         write_state(state_file, &state)?;
     }
-    for intermediate in &chain[1..chain.len() - 1] {
-        if remove_disk(intermediate)? {
-            stop(control(&MergeEvent::Removed(intermediate.clone())))?;
+    // Deleting a large file costs the kernel real work (freeing its cached pages and extents), so
+    // the intermediate children go in parallel, and alongside the rename; after a crash the
+    // cleanup is redone whole, in any order.
+    let intermediates = &chain[1..chain.len() - 1];
+    let (removed, renamed) = std::thread::scope(|scope| {
+        let removals: Vec<_> = intermediates
+            .iter()
+            .map(|path| scope.spawn(move || remove_disk(path)))
+            .collect();
+        let renamed = put_parent_at_child(parent_file, child_file);
+        let removed: Vec<Result<bool>> = removals
+            .into_iter()
+            .map(|removal| {
+                removal
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect();
+        (removed, renamed)
+    });
+    for (path, removed) in intermediates.iter().zip(removed) {
+        if removed? {
+            stop(control(&MergeEvent::Removed(path.clone())))?;
         }
     }
-    put_parent_at_child(parent_file, child_file)?;
+    renamed?;
     stop(control(&MergeEvent::Renamed(child_file.clone())))?;
     std::fs::remove_file(state_file).at(state_file)?;
     sync_parent(state_file)?;
     Ok(summary)
+}
+
+/// The common case, done inside the kernel: the newest child holding `block` has all of it (a
+/// full bitmap) in a plain file, and the parent can take a copy. Returns whether it was done.
+fn copy_whole_block(
+    children: &mut [Box<dyn Vhd>],
+    parent: &mut dyn VhdWrite,
+    block: u32,
+    bitmap: &mut [u8],
+) -> Result<bool> {
+    let Some(newest) = children.iter_mut().find(|c| c.is_allocated(block)) else {
+        return Ok(false);
+    };
+    newest.read_bitmap(block, bitmap)?;
+    if !bitmap_is_full(bitmap, newest.header().block_size) {
+        return Ok(false);
+    }
+    match newest.block_data_in_file(block) {
+        Some((file, offset)) => parent.copy_full_block(block, file, offset),
+        None => Ok(false),
+    }
 }
 
 /// Deletes a disk (a file, or an alias and its VHD directory). Returns whether anything was there.

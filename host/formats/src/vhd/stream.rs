@@ -10,7 +10,7 @@ use std::path::Path;
 use super::file::UNUSED;
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::Header;
-use super::writer::{NewVhd, ParentLink, data_start, prefix_bytes};
+use super::writer::{NewVhd, PAGE, ParentLink, aligned_block_offset, bat_end, prefix_bytes};
 use crate::Result;
 use crate::blocks::{for_each_changed_block, for_each_data_block};
 use crate::disk::{DEFAULT_BLOCK_SIZE, DiskRead};
@@ -22,9 +22,15 @@ pub struct VhdStream<D> {
     next_block: usize,
     /// Footer copy, header and BAT.
     prefix: Vec<u8>,
-    /// The current block: all-ones bitmap, then data.
+    /// The current block: [`PAGE`] bytes of zeros (of which the gap before this block is sent),
+    /// the all-ones bitmap, then the data.
     block: Vec<u8>,
+    /// Where in `block` the current piece starts (skipping the zeros that are not gap).
+    block_start: usize,
+    /// Stream offset where the data sent so far ends.
+    end: u64,
     footer: [u8; FOOTER_SIZE],
+    header: Header,
     piece: Piece,
     piece_pos: usize,
     len: u64,
@@ -68,21 +74,27 @@ impl<D: DiskRead> VhdStream<D> {
         let (footer, header): (Footer, Header) = new.metadata(path)?;
         let span = (header.bitmap_size() + header.block_size as usize) as u64;
         let mut bat = vec![UNUSED; header.max_table_entries as usize];
-        let mut offset = data_start(&header);
+        let mut end = bat_end(&header);
         for &block in &blocks {
+            let offset = aligned_block_offset(end, &header);
             bat[block as usize] = (offset / 512) as u32;
-            offset += span;
+            end = offset + span;
         }
+        let mut block = vec![0u8; (PAGE + span) as usize];
+        block[PAGE as usize..PAGE as usize + header.bitmap_size()].fill(0xFF);
         Ok(VhdStream {
             prefix: prefix_bytes(&footer, &header, &bat, path)?,
-            block: vec![0xFF; span as usize],
+            block,
+            block_start: 0,
+            end: bat_end(&header),
+            header,
             footer: footer.to_bytes(),
             source,
             blocks,
             next_block: 0,
             piece: Piece::Prefix,
             piece_pos: 0,
-            len: offset + FOOTER_SIZE as u64,
+            len: end + FOOTER_SIZE as u64,
         })
     }
 
@@ -104,7 +116,7 @@ impl<D: DiskRead> VhdStream<D> {
     fn current(&self) -> &[u8] {
         match self.piece {
             Piece::Prefix => &self.prefix,
-            Piece::Block => &self.block,
+            Piece::Block => &self.block[self.block_start..],
             Piece::Footer => &self.footer,
             Piece::Done => &[],
         }
@@ -116,8 +128,11 @@ impl<D: DiskRead> VhdStream<D> {
         self.piece = match self.blocks.get(self.next_block) {
             Some(&block) if matches!(self.piece, Piece::Prefix | Piece::Block) => {
                 self.next_block += 1;
-                let bitmap_size = self.block.len() - DEFAULT_BLOCK_SIZE as usize;
-                let data = &mut self.block[bitmap_size..];
+                let offset = aligned_block_offset(self.end, &self.header);
+                self.block_start = (PAGE - (offset - self.end)) as usize;
+                self.end = offset + (self.block.len() as u64 - PAGE);
+                let data_at = self.block.len() - DEFAULT_BLOCK_SIZE as usize;
+                let data = &mut self.block[data_at..];
                 let start = u64::from(block) * u64::from(DEFAULT_BLOCK_SIZE);
                 let len =
                     (self.source.virtual_size() - start).min(DEFAULT_BLOCK_SIZE.into()) as usize;

@@ -102,26 +102,38 @@ pub trait VhdSink {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-/// Bytes from the start of a new VHD to its first block.
-pub(crate) fn data_start(header: &Header) -> u64 {
+/// End of the BAT of a new VHD: where its block area starts.
+pub(crate) fn bat_end(header: &Header) -> u64 {
     header.table_offset + bat_bytes(header.max_table_entries)
 }
 
-/// Footer copy, header and BAT of a new VHD: the bytes before its first block.
+/// Where the next block goes when the previous data ends at `from`: the first offset at which the
+/// block's data starts on a 4 KiB page (its bitmap filling the sector before). In-kernel copies
+/// between files (`copy_file_range`, reflinks) need page-aligned data to be fast; readers follow
+/// the BAT, so the gaps are just unused space (3.5 KiB per 2 MiB block).
+pub(crate) fn aligned_block_offset(from: u64, header: &Header) -> u64 {
+    let bitmap = header.bitmap_size() as u64;
+    (from + bitmap).next_multiple_of(PAGE) - bitmap
+}
+
+/// The page size that block data is aligned to.
+pub(crate) const PAGE: u64 = 4096;
+
+/// Footer copy, header and BAT: the bytes before the block area.
 pub(crate) fn prefix_bytes(
     footer: &Footer,
     header: &Header,
     bat: &[u32],
     path: &Path,
 ) -> Result<Vec<u8>> {
-    let mut prefix = Vec::with_capacity(data_start(header) as usize);
+    let mut prefix = Vec::with_capacity(bat_end(header) as usize);
     prefix.extend_from_slice(&footer.to_bytes());
     prefix.extend_from_slice(&header.to_bytes(path)?);
     prefix.resize(header.table_offset as usize, 0);
     for entry in bat {
         prefix.extend_from_slice(&entry.to_be_bytes());
     }
-    prefix.resize(data_start(header) as usize, 0xFF);
+    prefix.resize(bat_end(header) as usize, 0xFF);
     Ok(prefix)
 }
 
@@ -132,7 +144,8 @@ pub struct VhdFileWriter {
     footer: Footer,
     header: Header,
     bat: Vec<u32>,
-    next_offset: u64,
+    /// End of the data written so far: the next block goes at the first aligned offset past it.
+    end: u64,
     bitmap: Vec<u8>,
     writeback: EarlyWriteback,
 }
@@ -146,7 +159,7 @@ impl VhdFileWriter {
         Ok(VhdFileWriter {
             out,
             bat: vec![UNUSED; header.max_table_entries as usize],
-            next_offset: data_start(&header),
+            end: bat_end(&header),
             bitmap: vec![0xFF; header.bitmap_size()],
             writeback: EarlyWriteback::default(),
             path,
@@ -166,16 +179,15 @@ impl VhdSink for VhdFileWriter {
                 format!("block {block} is past the end of the disk"),
             )
         })?;
-        *entry = (self.next_offset / 512) as u32;
+        let offset = aligned_block_offset(self.end, &self.header);
+        *entry = (offset / 512) as u32;
         let file = self.out.file();
-        file.write_all_at(&self.bitmap, self.next_offset)
+        file.write_all_at(&self.bitmap, offset)
             .at(self.out.temp_path())?;
         // The file is new: the block's zero pages can stay holes.
-        write_into_hole(file, self.next_offset + self.bitmap.len() as u64, data)
-            .at(self.out.temp_path())?;
-        let span = (self.bitmap.len() + data.len()) as u64;
-        self.writeback.wrote(file, span);
-        self.next_offset += span;
+        write_into_hole(file, offset + self.bitmap.len() as u64, data).at(self.out.temp_path())?;
+        self.end = offset + (self.bitmap.len() + data.len()) as u64;
+        self.writeback.wrote(file, self.end - offset);
         Ok(())
     }
 
@@ -183,9 +195,9 @@ impl VhdSink for VhdFileWriter {
         let prefix = prefix_bytes(&self.footer, &self.header, &self.bat, &self.path)?;
         let file = self.out.file();
         file.write_all_at(&prefix, 0).at(self.out.temp_path())?;
-        file.write_all_at(&self.footer.to_bytes(), self.next_offset)
+        file.write_all_at(&self.footer.to_bytes(), self.end)
             .at(self.out.temp_path())?;
-        file.set_len(self.next_offset + FOOTER_SIZE as u64)
+        file.set_len(self.end + FOOTER_SIZE as u64)
             .at(self.out.temp_path())?;
         self.out.commit()
     }

@@ -134,3 +134,13 @@ pub fn assert_same_bytes(a: &Path, b: &Path) {
         );
     }
 }
+
+/// Byte offset of block `block` (its bitmap) in a VHD file whose BAT is at 1536, read from the BAT.
+pub fn block_offset(vhd: &Path, block: u32) -> u64 {
+    let mut entry = [0u8; 4];
+    std::fs::File::open(vhd)
+        .unwrap()
+        .read_exact_at(&mut entry, 1536 + 4 * u64::from(block))
+        .unwrap();
+    u64::from(u32::from_be_bytes(entry)) * 512
+}
