@@ -31,15 +31,31 @@ pub struct ConvertArgs {
     /// Format of INPUT when its name does not tell.
     #[arg(long, value_enum)]
     from: Option<DiskFormat>,
+    #[command(flatten)]
+    out: OutputOptions,
+}
+
+/// How a command writes its output image.
+#[derive(Args)]
+pub struct OutputOptions {
     /// Format of OUTPUT when its name does not tell.
     #[arg(long, value_enum)]
-    to: Option<DiskFormat>,
-    /// Compression of each chunk of a VHD directory output.
+    pub to: Option<DiskFormat>,
+    /// Compression of each chunk when OUTPUT is a VHD directory.
     #[arg(long, value_enum, default_value_t = Compression::Brotli)]
-    compression: Compression,
+    pub compression: Compression,
     /// Replace OUTPUT if it exists.
     #[arg(long)]
-    force: bool,
+    pub force: bool,
+}
+
+impl OutputOptions {
+    /// The format of `output`, having checked that it may be written.
+    pub fn format_of(&self, output: &std::path::Path) -> Result<DiskFormat> {
+        let format = DiskFormat::of(output, self.to)?;
+        check_output(output, self.force)?;
+        Ok(format)
+    }
 }
 
 /// Chunk compression of VHD directories.
@@ -79,8 +95,7 @@ pub fn vhd_sink(
 
 pub fn run(args: ConvertArgs) -> Result<()> {
     let from = DiskFormat::of(&args.input, args.from)?;
-    let to = DiskFormat::of(&args.output, args.to)?;
-    check_output(&args.output, args.force)?;
+    let to = args.out.format_of(&args.output)?;
     let mut source = open_disk(&args.input, from)?;
     let progress = Progress::bytes("converting");
     let mut report = |done, total| progress.update(done, total);
@@ -88,7 +103,7 @@ pub fn run(args: ConvertArgs) -> Result<()> {
         DiskFormat::Raw => write_raw(source.as_mut(), &args.output, &mut report)?,
         DiskFormat::Vhd | DiskFormat::VhdDir => {
             let new = NewVhd::dynamic(source.virtual_size());
-            let sink = vhd_sink(&args.output, to, &new, args.compression)?;
+            let sink = vhd_sink(&args.output, to, &new, args.out.compression)?;
             write_dynamic(source.as_mut(), sink, &mut report)?;
         }
     }

@@ -6,8 +6,8 @@ use anyhow::Result;
 use clap::Args;
 use lifeboat_formats::vhd::{NewVhd, VhdChain, parent_link, write_delta};
 
-use super::convert::{Compression, vhd_sink};
-use super::format::{DiskFormat, check_output, open_disk};
+use super::convert::{OutputOptions, vhd_sink};
+use super::format::{DiskFormat, open_disk};
 use crate::progress::Progress;
 
 /// Write a differencing VHD of NEW on the parent BASE: the 2 MiB blocks in which NEW differs from
@@ -30,25 +30,17 @@ pub struct DiffArgs {
     /// Format of NEW when its name does not tell.
     #[arg(long, value_enum)]
     from: Option<DiskFormat>,
-    /// Format of OUTPUT when its name does not tell.
-    #[arg(long, value_enum)]
-    to: Option<DiskFormat>,
-    /// Compression of each chunk when OUTPUT is a VHD directory.
-    #[arg(long, value_enum, default_value_t = Compression::Brotli)]
-    compression: Compression,
-    /// Replace OUTPUT if it exists.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    out: OutputOptions,
 }
 
 pub fn run(args: DiffArgs) -> Result<()> {
-    let to = DiskFormat::of(&args.output, args.to)?;
-    check_output(&args.output, args.force)?;
+    let to = args.out.format_of(&args.output)?;
     let mut base = VhdChain::open(&args.base)?;
     let mut new = open_disk(&args.new, DiskFormat::of(&args.new, args.from)?)?;
     let link = parent_link(&base, &args.output)?;
     let spec = NewVhd::differencing(new.virtual_size(), link);
-    let sink = vhd_sink(&args.output, to, &spec, args.compression)?;
+    let sink = vhd_sink(&args.output, to, &spec, args.out.compression)?;
     let progress = Progress::bytes("diffing");
     let summary = write_delta(&mut base, new.as_mut(), sink, &mut |d, t| {
         progress.update(d, t)

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::fields::invalid;
+use super::fields::{Fields, invalid};
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::{HEADER_SIZE, Header};
 use super::image::{Vhd, VhdWrite, block_count};
@@ -237,20 +237,15 @@ fn check_layout(
         extents.push((start, end, format!("block {block}")));
     }
     for (i, locator) in header.parent_locators.iter().enumerate() {
-        let code = u32::from_be_bytes([locator[0], locator[1], locator[2], locator[3]]);
-        if code == 0 {
+        let fields = Fields::new(locator);
+        if fields.u32(0) == 0 {
             continue;
         }
-        let space = u64::from(u32::from_be_bytes([
-            locator[4], locator[5], locator[6], locator[7],
-        ]));
-        let length = u64::from(u32::from_be_bytes([
-            locator[8],
-            locator[9],
-            locator[10],
-            locator[11],
-        ]));
-        let offset = u64::from_be_bytes(locator[16..24].try_into().unwrap_or_default());
+        let (space, length, offset) = (
+            u64::from(fields.u32(4)),
+            u64::from(fields.u32(8)),
+            fields.u64(16),
+        );
         // The specification counts the space in sectors, some writers in bytes: reserve the larger.
         let size = length
             .max(if space < 512 { space * 512 } else { space })

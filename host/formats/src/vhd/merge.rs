@@ -361,32 +361,12 @@ fn run(
         state.step = Step::Cleanup;
         write_state(state_file, &state)?;
     }
-    // Deleting a large file costs the kernel real work (freeing its cached pages and extents), so
-    // the intermediate children go in parallel, and alongside the rename; after a crash the
-    // cleanup is redone whole, in any order.
-    let intermediates = &chain[1..chain.len() - 1];
-    let (removed, renamed) = std::thread::scope(|scope| {
-        let removals: Vec<_> = intermediates
-            .iter()
-            .map(|path| scope.spawn(move || remove_disk(path)))
-            .collect();
-        let renamed = put_parent_at_child(parent_file, child_file);
-        let removed: Vec<Result<bool>> = removals
-            .into_iter()
-            .map(|removal| {
-                removal
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect();
-        (removed, renamed)
-    });
-    for (path, removed) in intermediates.iter().zip(removed) {
-        if removed? {
-            stop(control(&MergeEvent::Removed(path.clone())))?;
+    for intermediate in &chain[1..chain.len() - 1] {
+        if remove_disk(intermediate)? {
+            stop(control(&MergeEvent::Removed(intermediate.clone())))?;
         }
     }
-    renamed?;
+    put_parent_at_child(parent_file, child_file)?;
     stop(control(&MergeEvent::Renamed(child_file.clone())))?;
     std::fs::remove_file(state_file).at(state_file)?;
     sync_parent(state_file)?;
