@@ -13,13 +13,13 @@ use crate::disk::{DEFAULT_BLOCK_SIZE, DiskRead, block_count, is_zero};
 /// Reports progress as (bytes of the virtual disk walked, virtual size).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
-/// Reads block `block` of `disk` into `buf` (a whole block), zero-filling past the virtual size
-/// and where the disk reports a hole. Returns whether the disk may hold data there.
+/// Reads block `block` of `disk` into `buf` (a whole block), zero-filling past the virtual size.
+/// Returns whether the disk may hold data there; when it does not, `buf` is left as it was (the
+/// block is all zeros, and filling 2 MiB per hole would dominate walks over sparse disks).
 fn read_padded(disk: &mut dyn DiskRead, block: u32, buf: &mut [u8]) -> Result<bool> {
     let start = u64::from(block) * buf.len() as u64;
     let size = disk.virtual_size();
     if start >= size || !disk.may_hold_data(start, buf.len() as u64)? {
-        buf.fill(0);
         return Ok(false);
     }
     let len = (size - start).min(buf.len() as u64) as usize;
@@ -54,7 +54,12 @@ pub fn for_each_changed_block(
         Ok(match (new_data, base_data) {
             (false, false) => false,
             (true, false) => !is_zero(new_block),
-            (false, true) => !is_zero(&base_block),
+            // A hole in the new disk over data in the base: the block is now zeros.
+            (false, true) if !is_zero(&base_block) => {
+                new_block.fill(0);
+                true
+            }
+            (false, true) => false,
             (true, true) => *new_block != base_block[..],
         })
     };

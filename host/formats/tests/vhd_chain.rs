@@ -196,3 +196,28 @@ fn rewrite_header(path: &std::path::Path, change: impl FnOnce(&mut lifeboat_form
     let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     file.write_all_at(&bytes, 512).unwrap();
 }
+
+#[test]
+fn a_hole_in_the_new_disk_over_base_data_is_stored_as_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = 32 * MIB;
+    let base_raw = raw_with(&dir.path().join("base.raw"), size, &[(0, size)], 22);
+    let base = vhd_from_raw(&base_raw, &dir.path().join("base.vhd"));
+    // The new disk has data everywhere but a hole where block 10 was: by then the walk's
+    // buffers have all been used, so a stale one would show.
+    let new_raw = raw_with(
+        &dir.path().join("new.raw"),
+        size,
+        &[(0, 20 * MIB), (22 * MIB, 10 * MIB)],
+        23,
+    );
+    let child = delta_vhd(&base, &new_raw, &dir.path().join("child.vhd"));
+    let mut chain = VhdChain::open(&child).unwrap();
+    let got = read_all(&mut chain);
+    assert!(
+        got[20 * MIB as usize..22 * MIB as usize]
+            .iter()
+            .all(|&b| b == 0)
+    );
+    assert!(got == std::fs::read(&new_raw).unwrap());
+}
