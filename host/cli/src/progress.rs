@@ -40,3 +40,33 @@ impl Progress {
         }
     }
 }
+
+/// A reader that moves a progress bar as its input is consumed (for inputs whose length is known,
+/// such as an archive file).
+pub struct ProgressRead<'a, R> {
+    inner: R,
+    progress: &'a Progress,
+    done: u64,
+    total: u64,
+}
+
+impl<'a, R> ProgressRead<'a, R> {
+    /// Wraps `inner`, which holds `total` bytes.
+    pub fn new(inner: R, total: u64, progress: &'a Progress) -> Self {
+        ProgressRead {
+            inner,
+            progress,
+            done: 0,
+            total,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.progress.update(self.done, self.total);
+        Ok(n)
+    }
+}

@@ -13,7 +13,7 @@ use lifeboat_formats::xva::{self, OvaXml, XvaDisk, XvaSink, XvaWriter, check_xva
 
 use super::format::{DiskFormat, check_output, open_disk};
 use super::info::human;
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressRead};
 
 /// The `lifeboat disk xva` subcommands.
 #[derive(Subcommand)]
@@ -182,8 +182,8 @@ fn unpack(args: UnpackArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let ova_path = args.dir.join("ova.xml");
     check_output(&ova_path, args.force)?;
-    let input =
-        File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
+    let (input, len) = open_archive(&args.input)?;
+    let progress = Progress::bytes("unpacking");
     let mut sink = RawFolderSink {
         dir: &args.dir,
         force: args.force,
@@ -191,8 +191,12 @@ fn unpack(args: UnpackArgs) -> Result<()> {
         current: None,
         written: Vec::new(),
     };
-    let summary = read_xva(BufReader::new(input), &mut sink)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let summary = read_xva(
+        BufReader::new(ProgressRead::new(input, len, &progress)),
+        &mut sink,
+    )
+    .with_context(|| format!("reading {}", args.input.display()))?;
+    progress.finish();
     let mut xml = Vec::new();
     summary.ova.write_xml(&mut xml)?;
     lifeboat_formats::atomic::write_atomic(&ova_path, &xml)?;
@@ -203,11 +207,22 @@ fn unpack(args: UnpackArgs) -> Result<()> {
     Ok(())
 }
 
+/// Opens an archive and tells its length (for progress).
+fn open_archive(path: &Path) -> Result<(File, u64)> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    Ok((file, len))
+}
+
 fn check(args: CheckArgs) -> Result<()> {
-    let input =
-        File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
-    let summary = check_xva(BufReader::new(input))
+    let (input, len) = open_archive(&args.input)?;
+    let progress = Progress::bytes("checking");
+    let summary = check_xva(BufReader::new(ProgressRead::new(input, len, &progress)))
         .with_context(|| format!("checking {}", args.input.display()))?;
+    progress.finish();
     println!(
         "{}: ok ({:?} compression, {} disk(s), {} chunks, {} checksums verified, {} of data)",
         args.input.display(),
