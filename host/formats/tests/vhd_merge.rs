@@ -266,3 +266,30 @@ fn a_child_with_partial_sector_bitmaps_merges_to_what_the_chain_read() {
     merge_into_root(&child, &MergeOptions::default(), &mut no_stop).unwrap();
     assert_eq!(read_all(&mut VhdChain::open(&child).unwrap()), expected);
 }
+
+#[test]
+fn a_chain_mixing_files_and_directories_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = 4 * MIB;
+    let base_raw = raw_with(&dir.path().join("base.raw"), size, &[(0, MIB)], 500);
+    let base = vhd_from_raw(&base_raw, &dir.path().join("base.vhd"));
+    let new_raw = raw_changed(&base_raw, &dir.path().join("new.raw"), &[(0, 4096)], 501);
+    let child = dir.path().join("child.alias.vhd");
+    let mut base_chain = VhdChain::open(&base).unwrap();
+    let spec = NewVhd::differencing(size, parent_link(&base_chain, &child).unwrap());
+    let writer = VhdDirectoryWriter::create(&child, &spec, ChunkFilter::None).unwrap();
+    write_delta(
+        &mut base_chain,
+        &mut RawDisk::open(&new_raw).unwrap(),
+        Box::new(writer),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let before = std::fs::read(&base).unwrap();
+    assert!(matches!(
+        merge_into_root(&child, &MergeOptions::default(), &mut no_stop),
+        Err(Error::Incompatible { .. })
+    ));
+    assert!(std::fs::read(&base).unwrap() == before);
+    assert!(!state_path(&base).exists());
+}

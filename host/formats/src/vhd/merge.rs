@@ -165,6 +165,15 @@ pub fn merge_chain(
             problem: "a merge needs a parent and at least one child".into(),
         });
     };
+    if is_alias(parent_file) != is_alias(child_file) {
+        return Err(Error::Incompatible {
+            path: child_file.clone(),
+            problem: format!(
+                "cannot merge into {}: the merged disk takes the child's place, so both must be VHD files or both VHD directories",
+                parent_file.display()
+            ),
+        });
+    }
     let state_file = state_path(parent_file);
     if state_file.exists() {
         let state = read_state(&state_file)?;
