@@ -34,6 +34,18 @@ fn chain(dir: &Path, size: u64, deltas: u64) -> (PathBuf, PathBuf) {
     (newest, raw)
 }
 
+/// Writes a differencing VHD directory at the alias `child` holding what changed from the chain
+/// `base` to the raw image `new_raw`.
+fn directory_delta(base: &Path, new_raw: &Path, child: &Path) -> PathBuf {
+    let mut base_chain = VhdChain::open(base).unwrap();
+    let size = std::fs::metadata(new_raw).unwrap().len();
+    let spec = NewVhd::differencing(size, parent_link(&base_chain, child).unwrap());
+    let writer = VhdDirectoryWriter::create(child, &spec, ChunkFilter::Brotli).unwrap();
+    let mut new = RawDisk::open(new_raw).unwrap();
+    write_delta(&mut base_chain, &mut new, Box::new(writer), &mut |_, _| {}).unwrap();
+    child.to_path_buf()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -221,17 +233,11 @@ fn vhd_directories_merge_through_their_aliases() {
     let writer =
         VhdDirectoryWriter::create(&base, &NewVhd::dynamic(size), ChunkFilter::Brotli).unwrap();
     write_dynamic(&mut source, Box::new(writer), &mut |_, _| {}).unwrap();
-    let child = dir.path().join("20240102T000000Z.alias.vhd");
-    let mut base_chain = VhdChain::open(&base).unwrap();
-    let spec = NewVhd::differencing(size, parent_link(&base_chain, &child).unwrap());
-    let writer = VhdDirectoryWriter::create(&child, &spec, ChunkFilter::Brotli).unwrap();
-    write_delta(
-        &mut base_chain,
-        &mut RawDisk::open(&new_raw).unwrap(),
-        Box::new(writer),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let child = directory_delta(
+        &base,
+        &new_raw,
+        &dir.path().join("20240102T000000Z.alias.vhd"),
+    );
 
     merge_into_root(&child, &MergeOptions::default(), &mut no_stop).unwrap();
     assert!(!base.exists());
@@ -274,17 +280,7 @@ fn a_chain_mixing_files_and_directories_is_refused_untouched() {
     let base_raw = raw_with(&dir.path().join("base.raw"), size, &[(0, MIB)], 500);
     let base = vhd_from_raw(&base_raw, &dir.path().join("base.vhd"));
     let new_raw = raw_changed(&base_raw, &dir.path().join("new.raw"), &[(0, 4096)], 501);
-    let child = dir.path().join("child.alias.vhd");
-    let mut base_chain = VhdChain::open(&base).unwrap();
-    let spec = NewVhd::differencing(size, parent_link(&base_chain, &child).unwrap());
-    let writer = VhdDirectoryWriter::create(&child, &spec, ChunkFilter::None).unwrap();
-    write_delta(
-        &mut base_chain,
-        &mut RawDisk::open(&new_raw).unwrap(),
-        Box::new(writer),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let child = directory_delta(&base, &new_raw, &dir.path().join("child.alias.vhd"));
     let before = std::fs::read(&base).unwrap();
     assert!(matches!(
         merge_into_root(&child, &MergeOptions::default(), &mut no_stop),
