@@ -45,11 +45,6 @@ impl RawDisk {
         })
     }
 
-    /// The image's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The first offset at or after `offset` where the file holds data (`SEEK_DATA`), or `None`
     /// past the last data. Filesystems without `SEEK_DATA` report everything as data.
     fn next_data(&mut self, offset: u64) -> Result<Option<u64>> {

@@ -72,16 +72,6 @@ impl VhdChain {
         &self.layers
     }
 
-    /// Gives the opened disks back, newest first.
-    pub fn into_layers(self) -> Vec<Box<dyn Vhd>> {
-        self.layers
-    }
-
-    /// Block size shared by every disk of the chain.
-    pub fn block_size(&self) -> u32 {
-        self.block_size
-    }
-
     /// Whether any disk of the chain has block `block`.
     pub fn is_allocated(&self, block: u32) -> bool {
         self.layers.iter().any(|l| l.is_allocated(block))

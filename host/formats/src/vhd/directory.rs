@@ -219,11 +219,6 @@ impl VhdDirectory {
         })
     }
 
-    /// The folder holding the disk's chunks.
-    pub fn data_dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn block_path(&self, block: u32) -> PathBuf {
         block_path(&self.dir, block)
     }

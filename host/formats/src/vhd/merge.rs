@@ -252,17 +252,6 @@ pub fn merge_chain(
     run(&state_file, state, chain, options, control, false)
 }
 
-/// Resumes the interrupted merge whose state file is `state_file`.
-pub fn resume_merge(
-    state_file: &Path,
-    options: &MergeOptions,
-    control: MergeControl,
-) -> Result<MergeSummary> {
-    let state = read_state(state_file)?;
-    let chain = resolve_chain(state_file, &state)?;
-    run(state_file, state, &chain, options, control, true)
-}
-
 fn run(
     state_file: &Path,
     mut state: MergeState,
@@ -393,6 +382,11 @@ fn copy_whole_block(
     let Some(newest) = children.iter_mut().find(|c| c.is_allocated(block)) else {
         return Ok(false);
     };
+    // Storage that is not a plain file (a VHD directory) would decompress the whole block just
+    // for its bitmap, and again to compose it: ask for the file first.
+    if newest.block_data_in_file(block).is_none() {
+        return Ok(false);
+    }
     newest.read_bitmap(block, bitmap)?;
     if !bitmap_is_full(bitmap, newest.header().block_size) {
         return Ok(false);

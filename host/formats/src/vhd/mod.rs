@@ -5,7 +5,7 @@
 //! - [`VhdChain`]: a differencing disk and its ancestors read as one [`DiskRead`](crate::disk::DiskRead).
 //! - [`VhdFileWriter`], [`VhdDirectoryWriter`], [`VhdStream`]: new disks as files, directories or a
 //!   byte stream of known length; [`write_dynamic`] and [`write_delta`] fill them.
-//! - [`merge_chain`], [`merge_into_root`], [`resume_merge`]: resumable merges.
+//! - [`merge_chain`], [`merge_into_root`]: resumable merges.
 //!
 //! Conventions followed (Xen Orchestra's, so that its remotes and Lifeboat's are interchangeable):
 //! 2 MiB blocks, blocks written whole with an all-ones sector bitmap (unchanged sectors of a
@@ -36,7 +36,7 @@ pub use header::{DEFAULT_TABLE_OFFSET, HEADER_SIZE, Header, bitmap_size};
 pub use image::{Vhd, VhdWrite, block_count};
 pub use merge::{
     MergeControl, MergeEvent, MergeOptions, MergeSummary, interrupted_merges, merge_chain,
-    merge_into_root, resume_merge, state_path,
+    merge_into_root, state_path,
 };
 pub use open::{is_alias, open_vhd, open_vhd_for_write};
 pub use select::{WriteSummary, parent_link, write_delta, write_dynamic};

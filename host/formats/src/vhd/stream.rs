@@ -108,11 +108,6 @@ impl<D: DiskRead> VhdStream<D> {
         self.len == 0
     }
 
-    /// Number of data blocks the stream carries.
-    pub fn block_count(&self) -> usize {
-        self.blocks.len()
-    }
-
     fn current(&self) -> &[u8] {
         match self.piece {
             Piece::Prefix => &self.prefix,
