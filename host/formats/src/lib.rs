@@ -7,6 +7,7 @@
 //! - [`vhd`]: Microsoft VHD dynamic and differencing disks with Xen Orchestra's conventions: files,
 //!   the VHD directory format, chains, deltas, streaming output and resumable merges.
 //! - [`xva`]: XAPI's XVA export format (a tar of `ova.xml` and checksummed 1 MiB chunks).
+//! - [`xmlrpc`]: the XML-RPC value model and codec shared by `ova.xml` and XAPI's wire protocol.
 //!
 //! Pure format code: no network, no async, nothing of Lifeboat's other crates.
 
@@ -18,6 +19,7 @@ pub mod fileio;
 pub mod fuzzing;
 pub mod raw;
 pub mod vhd;
+pub mod xmlrpc;
 pub mod xva;
 
 pub use error::{Error, Result};

@@ -78,11 +78,11 @@ pub enum XvaError {
     },
 
     /// XML that is not a well-formed XML-RPC value.
-    #[error("{entry}: malformed XML-RPC value at byte {position}: {problem}")]
+    #[error("{entry}: {source}")]
     MalformedXml {
         entry: String,
-        position: u64,
-        problem: String,
+        #[source]
+        source: crate::xmlrpc::XmlRpcError,
     },
 
     /// Well-formed XML whose content is not what an XVA's `ova.xml` must hold.

@@ -5,7 +5,7 @@
 //! and its objects, followed for each disk by entries `Ref:<n>/<8-digit chunk number>` of up to
 //! 1 MiB, each followed by a `.xxhash` (or older `.checksum`) entry.
 //!
-//! - [`OvaXml`] decodes and encodes `ova.xml` ([`Value`] is its XML-RPC data model);
+//! - [`OvaXml`] decodes and encodes `ova.xml` (its data model is XML-RPC's [`Value`]);
 //!   [`OvaXml::for_vm`] builds one for a fresh export and [`OvaXml::disks`] lists the disks.
 //! - [`XvaWriter`] streams an archive from [`DiskRead`](crate::disk::DiskRead) disks.
 //! - [`read_xva`] streams an archive into an [`XvaSink`], verifying checksums;
@@ -21,17 +21,13 @@ mod ova_build;
 mod reader;
 mod tar_read;
 mod tar_write;
-mod value;
 mod writer;
-mod xmlrpc_parse;
-mod xmlrpc_write;
 
+pub use crate::xmlrpc::{MAX_VALUE_DEPTH, Value};
 pub use chunk::CHUNK_SIZE;
 pub use compression::Compression;
 pub use error::XvaError;
 pub use ova::{ExportVersion, MAX_OVA_XML_SIZE, OVA_XML, OvaObject, OvaXml, XvaDisk};
 pub use ova_build::EXPORT_VSN;
 pub use reader::{XvaSink, XvaSummary, check_xva, fuzz_read, read_xva};
-pub use value::Value;
 pub use writer::{XvaWriteSummary, XvaWriter};
-pub use xmlrpc_parse::MAX_VALUE_DEPTH;

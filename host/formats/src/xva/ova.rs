@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Write};
 
 use super::error::XvaError;
-use super::value::Value;
+use crate::xmlrpc::Value;
 
 /// Name of the metadata entry, always the first of the archive.
 pub const OVA_XML: &str = "ova.xml";
@@ -67,7 +67,11 @@ pub struct XvaDisk {
 impl OvaXml {
     /// Decodes the content of an `ova.xml` entry.
     pub fn parse(xml: &[u8]) -> Result<OvaXml, XvaError> {
-        OvaXml::from_value(&Value::parse_xml(xml)?)
+        let value = Value::parse_xml(xml).map_err(|source| XvaError::MalformedXml {
+            entry: OVA_XML.to_owned(),
+            source,
+        })?;
+        OvaXml::from_value(&value)
     }
 
     /// Writes the `ova.xml` document the way xapi does (compact, no XML declaration).

@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ova::{ExportVersion, OvaObject, OvaXml};
-use super::value::Value;
+use crate::xmlrpc::Value;
 
 /// `export_vsn` written: inline `.xxhash`/`.checksum` entries after every chunk.
 pub const EXPORT_VSN: u64 = 2;

@@ -1,31 +1,87 @@
-//! Decodes one bare XML-RPC `<value>` document (an XVA's `ova.xml`) into a [`Value`].
+//! Decodes XML-RPC documents: a bare `<value>` (an XVA's `ova.xml`), a `<methodCall>` and a
+//! `<methodResponse>`.
 //!
 //! Accepts what the encoders in the wild produce: typed values (`<string>`, `<int>`, `<i4>`,
 //! `<i8>`, `<boolean>`, `<double>`, `<dateTime.iso8601>`, `<base64>`, `<struct>`,
 //! `<array><data>`, `<nil/>`) as well as xapi's untyped strings, with or without an XML
 //! declaration, compact or indented. Nesting is limited so that hostile input cannot exhaust the
-//! stack; anything else malformed is a [`XvaError::MalformedXml`].
+//! stack; a DOCTYPE (which could declare entities) is refused; anything else malformed is an
+//! [`XmlRpcError`] giving the byte position.
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesRef, Event};
 
-use super::error::XvaError;
+use super::error::XmlRpcError;
+use super::message::{MethodCall, MethodResponse};
 use super::value::Value;
 
 /// How deep values may nest. xapi's records need 4 levels (root, object list, record, map).
 pub const MAX_VALUE_DEPTH: usize = 64;
 
-/// The entry whose XML this module decodes, for error messages.
-const ENTRY: &str = "ova.xml";
-
 impl Value {
     /// Decodes a document holding one XML-RPC `<value>` element.
-    pub fn parse_xml(xml: &[u8]) -> Result<Value, XvaError> {
-        let mut parser = Parser {
-            reader: Reader::from_reader(xml),
+    pub fn parse_xml(xml: &[u8]) -> Result<Value, XmlRpcError> {
+        let mut parser = Parser::new(xml);
+        let value = parser.child_value(0)?;
+        parser.end_of_document()?;
+        Ok(value)
+    }
+}
+
+impl MethodCall {
+    /// Decodes a `<methodCall>` document; `<params>` may be absent or empty.
+    pub fn parse_xml(xml: &[u8]) -> Result<MethodCall, XmlRpcError> {
+        let mut parser = Parser::new(xml);
+        parser.open("methodCall")?;
+        let method = match parser.next_significant()? {
+            Event::Start(start) if start.name().as_ref() == b"methodName" => parser.text_body()?,
+            _ => return Err(parser.error("a <methodCall> must start with its <methodName>")),
         };
-        parser.document()
+        let params = match parser.next_significant()? {
+            Event::Start(start) if start.name().as_ref() == b"params" => {
+                let params = parser.params_body()?;
+                parser.close("methodCall")?;
+                params
+            }
+            Event::Empty(start) if start.name().as_ref() == b"params" => {
+                parser.close("methodCall")?;
+                Vec::new()
+            }
+            Event::End(_) => Vec::new(),
+            _ => return Err(parser.error("a <methodCall> holds a <methodName> and <params>")),
+        };
+        parser.end_of_document()?;
+        Ok(MethodCall { method, params })
+    }
+}
+
+impl MethodResponse {
+    /// Decodes a `<methodResponse>` document holding either one `<param>` or a `<fault>`.
+    pub fn parse_xml(xml: &[u8]) -> Result<MethodResponse, XmlRpcError> {
+        let mut parser = Parser::new(xml);
+        parser.open("methodResponse")?;
+        let response = match parser.next_significant()? {
+            Event::Start(start) if start.name().as_ref() == b"params" => {
+                let mut params = parser.params_body()?;
+                if params.len() != 1 {
+                    return Err(parser.error(format!(
+                        "a response holds exactly one <param>, this one holds {}",
+                        params.len()
+                    )));
+                }
+                MethodResponse::Success(params.remove(0))
+            }
+            Event::Start(start) if start.name().as_ref() == b"fault" => {
+                let fault = parser.child_value(0)?;
+                parser.close("fault")?;
+                MethodResponse::Fault(fault)
+            }
+            _ => return Err(parser.error("a <methodResponse> holds <params> or a <fault>")),
+        };
+        parser.close("methodResponse")?;
+        parser.end_of_document()?;
+        Ok(response)
     }
 }
 
@@ -34,22 +90,52 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn document(&mut self) -> Result<Value, XvaError> {
-        let value = match self.next_significant()? {
-            Event::Start(start) if start.name().as_ref() == b"value" => self.value_body(1)?,
-            Event::Empty(start) if start.name().as_ref() == b"value" => {
-                Value::String(String::new())
-            }
-            _ => return Err(self.error("the document must be one <value> element")),
-        };
+    fn new(xml: &'a [u8]) -> Parser<'a> {
+        Parser {
+            reader: Reader::from_reader(xml),
+        }
+    }
+
+    /// Expects the start tag `tag` as the next element.
+    fn open(&mut self, tag: &str) -> Result<(), XmlRpcError> {
         match self.next_significant()? {
-            Event::Eof => Ok(value),
-            _ => Err(self.error("content after the <value> element")),
+            Event::Start(start) if start.name().as_ref() == tag.as_bytes() => Ok(()),
+            _ => Err(self.error(format!("expected <{tag}>"))),
+        }
+    }
+
+    /// Expects the end tag `tag` as the next element.
+    fn close(&mut self, tag: &str) -> Result<(), XmlRpcError> {
+        match self.next_significant()? {
+            Event::End(end) if end.name().as_ref() == tag.as_bytes() => Ok(()),
+            _ => Err(self.error(format!("expected </{tag}>"))),
+        }
+    }
+
+    fn end_of_document(&mut self) -> Result<(), XmlRpcError> {
+        match self.next_significant()? {
+            Event::Eof => Ok(()),
+            _ => Err(self.error("content after the document element")),
+        }
+    }
+
+    /// The values of the `<param>` elements of a `<params>` whose start tag was just read.
+    fn params_body(&mut self) -> Result<Vec<Value>, XmlRpcError> {
+        let mut params = Vec::new();
+        loop {
+            match self.next_significant()? {
+                Event::Start(start) if start.name().as_ref() == b"param" => {
+                    params.push(self.child_value(0)?);
+                    self.close("param")?;
+                }
+                Event::End(_) => return Ok(params),
+                _ => return Err(self.error("<params> may only hold <param> elements")),
+            }
         }
     }
 
     /// Decodes the content of a `<value>` whose start tag was just read, up to its end tag.
-    fn value_body(&mut self, depth: usize) -> Result<Value, XvaError> {
+    fn value_body(&mut self, depth: usize) -> Result<Value, XmlRpcError> {
         if depth > MAX_VALUE_DEPTH {
             return Err(self.error(format!(
                 "values nest more than {MAX_VALUE_DEPTH} levels deep"
@@ -83,7 +169,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect_no_content_before_type(&self, text: &str, typed: bool) -> Result<(), XvaError> {
+    fn expect_no_content_before_type(&self, text: &str, typed: bool) -> Result<(), XmlRpcError> {
         if typed {
             return Err(self.error("a <value> holds more than one typed element"));
         }
@@ -94,7 +180,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Decodes a typed element whose start tag `tag` was just read, up to its end tag.
-    fn typed_body(&mut self, tag: &[u8], depth: usize) -> Result<Value, XvaError> {
+    fn typed_body(&mut self, tag: &[u8], depth: usize) -> Result<Value, XmlRpcError> {
         match tag {
             b"struct" => self.struct_body(depth),
             b"array" => self.array_body(depth),
@@ -106,7 +192,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A typed element written as an empty tag, such as `<nil/>` or `<string/>`.
-    fn empty_typed(&self, tag: &[u8]) -> Result<Value, XvaError> {
+    fn empty_typed(&self, tag: &[u8]) -> Result<Value, XmlRpcError> {
         match tag {
             b"struct" => Ok(Value::Struct(Vec::new())),
             b"array" => Ok(Value::Array(Vec::new())),
@@ -114,7 +200,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn scalar(&self, tag: &[u8], text: String) -> Result<Value, XvaError> {
+    fn scalar(&self, tag: &[u8], text: String) -> Result<Value, XmlRpcError> {
         let trimmed = text.trim();
         match tag {
             b"string" => Ok(Value::String(text)),
@@ -145,7 +231,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The members of a `<struct>` whose start tag was just read, up to its end tag.
-    fn struct_body(&mut self, depth: usize) -> Result<Value, XvaError> {
+    fn struct_body(&mut self, depth: usize) -> Result<Value, XmlRpcError> {
         let mut members = Vec::new();
         loop {
             match self.next_significant()? {
@@ -159,7 +245,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A `<member>` (`<name>` then `<value>`) whose start tag was just read, up to its end tag.
-    fn member_body(&mut self, depth: usize) -> Result<(String, Value), XvaError> {
+    fn member_body(&mut self, depth: usize) -> Result<(String, Value), XmlRpcError> {
         let name = match self.next_significant()? {
             Event::Start(start) if start.name().as_ref() == b"name" => self.text_body()?,
             Event::Empty(start) if start.name().as_ref() == b"name" => String::new(),
@@ -173,7 +259,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The items of an `<array>` whose start tag was just read, up to its end tag.
-    fn array_body(&mut self, depth: usize) -> Result<Value, XvaError> {
+    fn array_body(&mut self, depth: usize) -> Result<Value, XmlRpcError> {
         let mut items = Vec::new();
         match self.next_significant()? {
             Event::Start(start) if start.name().as_ref() == b"data" => loop {
@@ -199,7 +285,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A nested `<value>` element.
-    fn child_value(&mut self, depth: usize) -> Result<Value, XvaError> {
+    fn child_value(&mut self, depth: usize) -> Result<Value, XmlRpcError> {
         match self.next_significant()? {
             Event::Start(start) if start.name().as_ref() == b"value" => self.value_body(depth + 1),
             Event::Empty(start) if start.name().as_ref() == b"value" => {
@@ -210,7 +296,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The text of an element whose start tag was just read, up to its end tag.
-    fn text_body(&mut self) -> Result<String, XvaError> {
+    fn text_body(&mut self) -> Result<String, XmlRpcError> {
         let mut text = String::new();
         loop {
             match self.next()? {
@@ -225,7 +311,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Appends a text, CDATA or reference event to `text`.
-    fn append_text(&self, text: &mut String, event: Event<'a>) -> Result<(), XvaError> {
+    fn append_text(&self, text: &mut String, event: Event<'a>) -> Result<(), XmlRpcError> {
         match event {
             Event::Text(part) => {
                 let decoded = part.decode().map_err(|e| self.error(e.to_string()))?;
@@ -241,7 +327,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn resolve(&self, reference: &BytesRef<'_>) -> Result<String, XvaError> {
+    fn resolve(&self, reference: &BytesRef<'_>) -> Result<String, XmlRpcError> {
         if let Some(ch) = reference
             .resolve_char_ref()
             .map_err(|e| self.error(e.to_string()))?
@@ -255,7 +341,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The next event that is not whitespace-only text.
-    fn next_significant(&mut self) -> Result<Event<'a>, XvaError> {
+    fn next_significant(&mut self) -> Result<Event<'a>, XmlRpcError> {
         loop {
             match self.next()? {
                 Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
@@ -266,15 +352,14 @@ impl<'a> Parser<'a> {
 
     /// The next event that carries content: comments, processing instructions and the XML
     /// declaration are skipped; a DOCTYPE (which could declare entities) is refused.
-    fn next(&mut self) -> Result<Event<'a>, XvaError> {
+    fn next(&mut self) -> Result<Event<'a>, XmlRpcError> {
         loop {
             match self.reader.read_event() {
                 Ok(Event::Comment(_) | Event::PI(_) | Event::Decl(_)) => {}
                 Ok(Event::DocType(_)) => return Err(self.error("DOCTYPE is not allowed")),
                 Ok(event) => return Ok(event),
                 Err(e) => {
-                    return Err(XvaError::MalformedXml {
-                        entry: ENTRY.to_owned(),
+                    return Err(XmlRpcError {
                         position: self.reader.error_position(),
                         problem: e.to_string(),
                     });
@@ -283,9 +368,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn error(&self, problem: impl Into<String>) -> XvaError {
-        XvaError::MalformedXml {
-            entry: ENTRY.to_owned(),
+    fn error(&self, problem: impl Into<String>) -> XmlRpcError {
+        XmlRpcError {
             position: self.reader.buffer_position(),
             problem: problem.into(),
         }
@@ -300,7 +384,7 @@ fn is_blank(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(xml: &str) -> Result<Value, XvaError> {
+    fn parse(xml: &str) -> Result<Value, XmlRpcError> {
         Value::parse_xml(xml.as_bytes())
     }
 
@@ -377,12 +461,92 @@ mod tests {
     }
 
     #[test]
+    fn method_calls_round_trip() {
+        let call = MethodCall {
+            method: "VM.snapshot".into(),
+            params: vec![
+                Value::string("OpaqueRef:s"),
+                Value::Int32(7),
+                Value::Int(-1),
+            ],
+        };
+        let xml = call.to_xml();
+        assert_eq!(
+            String::from_utf8(xml.clone()).expect("UTF-8"),
+            "<?xml version=\"1.0\"?><methodCall><methodName>VM.snapshot</methodName><params>\
+             <param><value>OpaqueRef:s</value></param><param><value><i4>7</i4></value></param>\
+             <param><value>-1</value></param></params></methodCall>"
+        );
+        let decoded = MethodCall::parse_xml(&xml).expect("own output");
+        assert_eq!(decoded.method, "VM.snapshot");
+        assert_eq!(
+            decoded.params,
+            vec![
+                Value::string("OpaqueRef:s"),
+                Value::Int(7),
+                Value::string("-1")
+            ]
+        );
+        for xml in [
+            "<methodCall><methodName>system.listMethods</methodName></methodCall>",
+            "<methodCall><methodName>system.listMethods</methodName><params/></methodCall>",
+            "<?xml version='1.0'?>\n<methodCall>\n<methodName>system.listMethods</methodName>\n\
+             <params>\n</params>\n</methodCall>\n",
+        ] {
+            let call = MethodCall::parse_xml(xml.as_bytes()).expect(xml);
+            assert_eq!(call.method, "system.listMethods");
+            assert!(call.params.is_empty());
+        }
+    }
+
+    #[test]
+    fn method_responses_round_trip() {
+        let success =
+            MethodResponse::Success(Value::record([("Status", Value::string("Success"))]));
+        assert_eq!(
+            String::from_utf8(success.to_xml()).expect("UTF-8"),
+            "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct><member>\
+             <name>Status</name><value>Success</value></member></struct></value></param>\
+             </params></methodResponse>"
+        );
+        assert_eq!(MethodResponse::parse_xml(&success.to_xml()), Ok(success));
+        let fault = MethodResponse::Fault(Value::record([("faultCode", Value::Int(4))]));
+        let decoded = MethodResponse::parse_xml(&fault.to_xml()).expect("own output");
+        assert_eq!(
+            decoded,
+            MethodResponse::Fault(Value::record([("faultCode", Value::string("4"))]))
+        );
+    }
+
+    #[test]
+    fn malformed_calls_and_responses_are_errors() {
+        for xml in [
+            "<methodCall></methodCall>",
+            "<methodCall><methodName>a</methodName><params><value>x</value></params></methodCall>",
+            "<methodCall><methodName>a</methodName><params><param></param></params></methodCall>",
+            "<methodCall><methodName>a</methodName></methodCall><x/>",
+            "<methodResponse></methodResponse>",
+        ] {
+            assert!(MethodCall::parse_xml(xml.as_bytes()).is_err(), "{xml}");
+        }
+        for xml in [
+            "<methodResponse><params></params></methodResponse>",
+            "<methodResponse><params><param><value>a</value></param><param><value>b</value>\
+             </param></params></methodResponse>",
+            "<methodResponse><fault></fault></methodResponse>",
+            "<methodCall><methodName>a</methodName></methodCall>",
+        ] {
+            assert!(MethodResponse::parse_xml(xml.as_bytes()).is_err(), "{xml}");
+        }
+    }
+
+    #[test]
     fn nesting_is_limited() {
         let depth = MAX_VALUE_DEPTH + 1;
         let xml = "<value><array><data>".repeat(depth - 1)
             + "<value>x</value>"
             + &"</data></array></value>".repeat(depth - 1);
-        assert!(matches!(parse(&xml), Err(XvaError::MalformedXml { .. })));
+        assert!(matches!(parse(&xml), Err(XmlRpcError { .. })));
         let ok_depth = MAX_VALUE_DEPTH;
         let xml = "<value><array><data>".repeat(ok_depth - 1)
             + "<value>x</value>"
@@ -412,13 +576,13 @@ mod tests {
             "<struct></struct>",
         ] {
             assert!(
-                matches!(parse(xml), Err(XvaError::MalformedXml { .. })),
+                matches!(parse(xml), Err(XmlRpcError { .. })),
                 "{xml:?} should be rejected"
             );
         }
         assert!(matches!(
             Value::parse_xml(b"<value>\xff</value>"),
-            Err(XvaError::MalformedXml { .. })
+            Err(XmlRpcError { .. })
         ));
     }
 }

@@ -1,19 +1,20 @@
-//! XML-RPC values, the data model of `ova.xml`.
+//! XML-RPC values: the data model of XAPI calls and of an XVA's `ova.xml`.
 //!
-//! `ova.xml` is one bare XML-RPC `<value>` holding xapi's API records, which are dynamic (dozens of
-//! fields per class, varying across xapi versions). Keeping them as a typed tree instead of Rust
-//! structs lets an archive be read and rewritten without losing fields this crate does not know.
-//! Encoding lives in [`xmlrpc_write`](super::xmlrpc_write), decoding in
-//! [`xmlrpc_parse`](super::xmlrpc_parse).
+//! xapi's API records are dynamic (dozens of fields per class, varying across xapi versions).
+//! Keeping them as a typed tree instead of Rust structs lets them be read and rewritten without
+//! losing fields that the reader does not know.
 
 /// One XML-RPC value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string; also what an untyped `<value>text</value>` decodes to.
     String(String),
-    /// `<int>`, `<i4>` or `<i8>`. Encoded untyped like xapi does, so it decodes back as a
-    /// [`Value::String`]; [`Value::as_u64`] accepts both.
+    /// `<int>`, `<i4>` or `<i8>`. Encoded untyped like xapi does for int64, so it decodes back
+    /// as a [`Value::String`]; [`Value::as_u64`] and [`Value::as_i64`] accept both.
     Int(i64),
+    /// A 32-bit integer that xapi encodes typed, as `<i4>` (only `event.from`'s
+    /// `valid_ref_counts` has them). Decoding yields [`Value::Int`].
+    Int32(i32),
     /// `<boolean>`.
     Boolean(bool),
     /// `<double>`.
@@ -66,9 +67,23 @@ impl Value {
     /// A non-negative integer, given either typed or as a decimal string: xapi encodes int64
     /// fields untyped, so they arrive as strings.
     pub fn as_u64(&self) -> Option<u64> {
+        self.as_i64().and_then(|n| u64::try_from(n).ok())
+    }
+
+    /// An integer, given either typed or as a decimal string.
+    pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Value::Int(n) => u64::try_from(*n).ok(),
+            Value::Int(n) => Some(*n),
+            Value::Int32(n) => Some(i64::from(*n)),
             Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A boolean value.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Boolean(flag) => Some(*flag),
             _ => None,
         }
     }

@@ -1,6 +1,6 @@
-//! Encodes a [`Value`] the way xapi's non-strict XML-RPC encoder does.
+//! Encodes values, calls and responses the way xapi's non-strict XML-RPC encoder does.
 //!
-//! Importers (xapi, Xen Orchestra's parser) expect xapi's exact style: compact XML with no
+//! Peers (xapi, Xen Orchestra's parser) expect xapi's exact style: compact XML with no
 //! whitespace between elements, strings untyped (`<value>text</value>`), int64 untyped too,
 //! booleans as `1`/`0`. Output goes through quick-xml's writer so that text is always escaped.
 
@@ -9,7 +9,11 @@ use std::io::{self, Write};
 use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 
+use super::message::{MethodCall, MethodResponse};
 use super::value::Value;
+
+/// What xapi puts before a call or a response.
+const DECLARATION: &str = "<?xml version=\"1.0\"?>";
 
 impl Value {
     /// Writes the value as a bare compact `<value>` element, without an XML declaration.
@@ -18,11 +22,67 @@ impl Value {
     }
 }
 
+impl MethodCall {
+    /// The call as a complete document.
+    pub fn to_xml(&self) -> Vec<u8> {
+        let mut writer = Writer::new(DECLARATION.as_bytes().to_vec());
+        in_memory(write_call(&mut writer, self));
+        writer.into_inner()
+    }
+}
+
+impl MethodResponse {
+    /// The response as a complete document.
+    pub fn to_xml(&self) -> Vec<u8> {
+        let mut writer = Writer::new(DECLARATION.as_bytes().to_vec());
+        in_memory(write_response(&mut writer, self));
+        writer.into_inner()
+    }
+}
+
+/// Unwraps the result of writing into a `Vec`, which cannot fail.
+fn in_memory(result: io::Result<()>) {
+    if let Err(error) = result {
+        unreachable!("writing XML into memory failed: {error}");
+    }
+}
+
+fn write_call<W: Write>(writer: &mut Writer<W>, call: &MethodCall) -> io::Result<()> {
+    open(writer, "methodCall")?;
+    write_element(writer, "methodName", &call.method)?;
+    write_params(writer, &call.params)?;
+    close(writer, "methodCall")
+}
+
+fn write_response<W: Write>(writer: &mut Writer<W>, response: &MethodResponse) -> io::Result<()> {
+    open(writer, "methodResponse")?;
+    match response {
+        MethodResponse::Success(value) => write_params(writer, std::slice::from_ref(value))?,
+        MethodResponse::Fault(value) => {
+            open(writer, "fault")?;
+            write_value(writer, value)?;
+            close(writer, "fault")?;
+        }
+    }
+    close(writer, "methodResponse")
+}
+
+fn write_params<W: Write>(writer: &mut Writer<W>, params: &[Value]) -> io::Result<()> {
+    open(writer, "params")?;
+    for param in params {
+        open(writer, "param")?;
+        write_value(writer, param)?;
+        close(writer, "param")?;
+    }
+    close(writer, "params")
+}
+
 fn write_value<W: Write>(writer: &mut Writer<W>, value: &Value) -> io::Result<()> {
     open(writer, "value")?;
     match value {
         Value::String(text) => write_text(writer, text)?,
         Value::Int(n) => write_text(writer, &n.to_string())?,
+        Value::Int32(n) => write_element(writer, "i4", &n.to_string())?,
         Value::Boolean(flag) => write_element(writer, "boolean", if *flag { "1" } else { "0" })?,
         Value::Double(x) => write_element(writer, "double", &x.to_string())?,
         Value::DateTime(text) => write_element(writer, "dateTime.iso8601", text)?,
