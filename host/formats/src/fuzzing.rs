@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::blocks::for_each_data_block;
 use crate::disk::DiskRead;
-use crate::vhd::VhdChain;
+use crate::vhd::{VhdChain, VhdStreamReader};
 
 /// Opens the VHD file at `path` as a chain and reads every block it claims to hold.
 pub fn read_vhd_file(path: &Path) {
@@ -17,6 +17,22 @@ pub fn read_vhd_file(path: &Path) {
             size.saturating_sub(512),
             &mut tail[..size.min(512) as usize],
         );
+    }
+}
+
+/// Reads `data` as a VHD upload, front to back, and walks the sector runs of every block. The runs
+/// must stay inside their block and the virtual disk whatever the input.
+pub fn read_vhd_stream(data: &[u8]) {
+    let Ok(mut reader) = VhdStreamReader::new(data, "fuzz input") else {
+        return;
+    };
+    let size = reader.footer().current_size;
+    let block_size = u64::from(reader.header().block_size);
+    while let Ok(Some(block)) = reader.next_block() {
+        for (offset, run) in block.runs() {
+            let end = offset + run.len() as u64;
+            assert!(offset >= block.offset() && end <= (block.offset() + block_size).min(size));
+        }
     }
 }
 

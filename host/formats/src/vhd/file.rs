@@ -9,10 +9,10 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::fields::{Fields, invalid};
+use super::fields::invalid;
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::{HEADER_SIZE, Header};
-use super::image::{Vhd, VhdWrite, block_count};
+use super::image::{Vhd, VhdWrite};
 use super::writer::aligned_block_offset;
 use crate::error::{Error, IoContext, Result};
 use crate::fileio::{EarlyWriteback, copy_range, write_into_hole};
@@ -98,18 +98,7 @@ impl VhdFile {
         file.read_exact_at(&mut header_bytes, FOOTER_SIZE as u64)
             .at(path)?;
         let header = Header::parse(&header_bytes, path)?;
-        let needed_entries = block_count(footer.current_size, header.block_size);
-        if header.max_table_entries < needed_entries {
-            return Err(invalid(
-                path,
-                "header",
-                "maxTableEntries",
-                format!(
-                    "is {} but a disk of {} bytes in blocks of {} needs {needed_entries}",
-                    header.max_table_entries, footer.current_size, header.block_size
-                ),
-            ));
-        }
+        header.check_covers(footer.current_size, path)?;
         let bat_len = bat_bytes(header.max_table_entries);
         let bat_end = header.table_offset.saturating_add(bat_len);
         if bat_end > len {
@@ -236,21 +225,7 @@ fn check_layout(
         }
         extents.push((start, end, format!("block {block}")));
     }
-    for (i, locator) in header.parent_locators.iter().enumerate() {
-        let fields = Fields::new(locator);
-        if fields.u32(0) == 0 {
-            continue;
-        }
-        let (space, length, offset) = (
-            u64::from(fields.u32(4)),
-            u64::from(fields.u32(8)),
-            fields.u64(16),
-        );
-        // The specification counts the space in sectors, some writers in bytes: reserve the larger.
-        let size = length
-            .max(if space < 512 { space * 512 } else { space })
-            .next_multiple_of(512);
-        let end = offset.saturating_add(size);
+    for (i, offset, end) in header.locator_extents() {
         if offset < bat_end || end > data_limit {
             return Err(invalid(
                 path,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::fields::{Fields, checksum, invalid};
 use crate::Result;
+use crate::disk::block_count;
 
 /// Size of the header structure.
 pub const HEADER_SIZE: usize = 1024;
@@ -53,6 +54,47 @@ impl Header {
     /// Bytes of the sector bitmap that precedes each block's data (rounded up to a sector).
     pub fn bitmap_size(&self) -> usize {
         bitmap_size(self.block_size)
+    }
+
+    /// Checks that the BAT has an entry for every block of a disk of `size` bytes.
+    pub(crate) fn check_covers(&self, size: u64, path: &Path) -> Result<()> {
+        let needed = block_count(size, self.block_size);
+        if self.max_table_entries < needed {
+            return Err(invalid(
+                path,
+                "header",
+                "maxTableEntries",
+                format!(
+                    "is {} but a disk of {size} bytes in blocks of {} needs {needed}",
+                    self.max_table_entries, self.block_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The byte ranges `(entry, start, end)` of the parent locators in use, each sector-rounded.
+    pub(crate) fn locator_extents(&self) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+        self.parent_locators
+            .iter()
+            .enumerate()
+            .filter_map(|(i, locator)| {
+                let fields = Fields::new(locator);
+                if fields.u32(0) == 0 {
+                    return None;
+                }
+                let (space, length, offset) = (
+                    u64::from(fields.u32(4)),
+                    u64::from(fields.u32(8)),
+                    fields.u64(16),
+                );
+                // The specification counts the space in sectors, some writers in bytes: reserve
+                // the larger.
+                let size = length
+                    .max(if space < 512 { space * 512 } else { space })
+                    .next_multiple_of(512);
+                Some((i, offset, offset.saturating_add(size)))
+            })
     }
 
     /// Parses and validates a header read from `path`.

@@ -5,6 +5,7 @@
 //! - [`VhdChain`]: a differencing disk and its ancestors read as one [`DiskRead`](crate::disk::DiskRead).
 //! - [`VhdFileWriter`], [`VhdDirectoryWriter`], [`VhdStream`]: new disks as files, directories or a
 //!   byte stream of known length; [`write_dynamic`] and [`write_delta`] fill them.
+//! - [`VhdStreamReader`]: a VHD read front to back from a stream that cannot seek (an upload).
 //! - [`merge_chain`], [`merge_into_root`]: resumable merges.
 //!
 //! Conventions followed (Xen Orchestra's, so that its remotes and Lifeboat's are interchangeable):
@@ -24,6 +25,7 @@ mod merge;
 mod open;
 mod select;
 mod stream;
+mod stream_read;
 pub mod timestamp;
 mod writer;
 
@@ -41,4 +43,5 @@ pub use merge::{
 pub use open::{is_alias, open_vhd, open_vhd_for_write};
 pub use select::{WriteSummary, parent_link, write_delta, write_dynamic};
 pub use stream::VhdStream;
+pub use stream_read::{MAX_STREAM_BLOCK_SIZE, StreamBlock, VhdStreamReader};
 pub use writer::{NewVhd, ParentLink, VhdFileWriter, VhdSink};
