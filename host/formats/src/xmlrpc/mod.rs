@@ -5,12 +5,14 @@
 //! ([`Value::write_xml`], [`MethodCall::to_xml`], [`MethodResponse::to_xml`]) reproduces
 //! xapi's exact style, which some peers depend on: compact XML, untyped strings and int64s.
 
+mod datetime;
 mod error;
 mod message;
 mod parse;
 mod value;
 mod write;
 
+pub use datetime::{civil_date, xapi_datetime, xapi_now};
 pub use error::XmlRpcError;
 pub use message::{MethodCall, MethodResponse};
 pub use parse::MAX_VALUE_DEPTH;

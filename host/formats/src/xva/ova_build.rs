@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ova::{ExportVersion, OvaObject, OvaXml};
-use crate::xmlrpc::Value;
+use crate::xmlrpc::{Value, civil_date};
 
 /// `export_vsn` written: inline `.xxhash`/`.checksum` entries after every chunk.
 pub const EXPORT_VSN: u64 = 2;
@@ -196,38 +196,10 @@ fn today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// The proleptic Gregorian date `days` days after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, restricted to dates after the epoch).
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::xva::ova::XvaDisk;
-
-    #[test]
-    fn civil_date_matches_known_days() {
-        assert_eq!(civil_date(0), (1970, 1, 1));
-        assert_eq!(civil_date(59), (1970, 3, 1));
-        assert_eq!(civil_date(11_016), (2000, 2, 29));
-        assert_eq!(civil_date(19_723), (2024, 1, 1));
-    }
 
     #[test]
     fn disks_keep_the_given_order_past_ten_objects() {

@@ -1,0 +1,59 @@
+//! Where VDI data lives: like a file-based SR, each VDI is a VHD file named after its uuid in
+//! its SR's folder, and a VDI whose file does not exist yet reads as zeros.
+
+use std::path::{Path, PathBuf};
+
+use lifeboat_formats::disk::{DEFAULT_BLOCK_SIZE, block_count};
+use lifeboat_formats::vhd::{NewVhd, VhdFileWriter, VhdSink};
+
+/// The folder of an SR.
+pub fn sr_dir(root: &Path, sr_uuid: &str) -> PathBuf {
+    root.join(sr_uuid)
+}
+
+/// The VHD file of a VDI (it may not exist).
+pub fn vdi_path(root: &Path, sr_uuid: &str, vdi_uuid: &str) -> PathBuf {
+    sr_dir(root, sr_uuid).join(format!("{vdi_uuid}.vhd"))
+}
+
+/// Writes a dynamic VHD of `size` bytes at `path` in which `fill` percent of the blocks hold
+/// pseudo-random bytes derived from `seed` (the same seed always gives the same disk).
+pub fn generate_content(
+    path: &Path,
+    size: u64,
+    fill: f64,
+    seed: u64,
+) -> lifeboat_formats::Result<u64> {
+    let mut writer = Box::new(VhdFileWriter::create(path, &NewVhd::dynamic(size))?);
+    let block_size = DEFAULT_BLOCK_SIZE as u64;
+    let mut data = vec![0u8; DEFAULT_BLOCK_SIZE as usize];
+    let threshold = (fill / 100.0 * f64::from(u32::MAX)) as u64;
+    let mut written = 0;
+    for block in 0..block_count(size, DEFAULT_BLOCK_SIZE) {
+        let mut state = mix(seed ^ mix(u64::from(block) + 1));
+        if state & u64::from(u32::MAX) >= threshold {
+            continue;
+        }
+        for chunk in data.chunks_exact_mut(8) {
+            state = mix(state);
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        let end = (u64::from(block) + 1) * block_size;
+        if end > size {
+            // Bytes past the virtual size stay zero, as a real disk has none there.
+            data[(size - u64::from(block) * block_size) as usize..].fill(0);
+        }
+        writer.put_block(block, &data)?;
+        written += 1;
+    }
+    writer.finish()?;
+    Ok(written)
+}
+
+/// splitmix64's finaliser: a cheap, well-spread pseudo-random step.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
