@@ -2,8 +2,10 @@
 //!
 //! Opening validates every structure before trusting it: checksums, the trailing footer copy, and
 //! a BAT whose entries all lie inside the file without overlapping each other or the metadata.
-//! A file opened for writing (the parent of a merge) grows by appending blocks at the end of its
-//! data and rewrites the trailing footer on [`flush`](VhdWrite::flush).
+//! Parent locator data may sit in any free space: xapi's differencing exports put it in the sector
+//! between the header and a BAT at 2048, other writers after the BAT or the blocks.
+//! A file opened for writing (the parent of a merge) grows by appending blocks past the end of all
+//! its data, locators included, and rewrites the trailing footer on [`flush`](VhdWrite::flush).
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -19,6 +21,9 @@ use crate::fileio::{EarlyWriteback, copy_range, write_into_hole};
 
 /// BAT value of an unallocated block.
 pub(crate) const UNUSED: u32 = u32::MAX;
+
+/// End of the footer copy and the header, which the footer's `dataOffset` (always 512) puts first.
+pub(crate) const HEADER_END: u64 = (FOOTER_SIZE + HEADER_SIZE) as u64;
 
 /// A VHD file opened for reading, or for writing as a merge target.
 pub struct VhdFile {
@@ -74,9 +79,8 @@ impl VhdFile {
             needed,
             len,
         };
-        let minimum = (FOOTER_SIZE + HEADER_SIZE) as u64;
-        if len < minimum {
-            return Err(truncated("footer and header", minimum));
+        if len < HEADER_END {
+            return Err(truncated("footer and header", HEADER_END));
         }
         let mut footer_bytes = [0u8; FOOTER_SIZE];
         file.read_exact_at(&mut footer_bytes, 0).at(path)?;
@@ -196,8 +200,10 @@ pub(crate) fn bat_bytes(entries: u32) -> u64 {
     (u64::from(entries) * 4).next_multiple_of(512)
 }
 
-/// Checks that every allocated block and parent locator lies in `[bat_end, data_limit)` without
-/// overlapping another; returns the end of the last one (or `bat_end`).
+/// Checks that every allocated block lies in `[bat_end, data_limit)` without overlapping another,
+/// and that every parent locator lies in free space: clear of the footer copy and header, the BAT,
+/// the blocks, the other locators and `data_limit`. Returns the end of the data (BAT, blocks and
+/// locators), past which new blocks can go without overwriting anything.
 fn check_layout(
     path: &Path,
     header: &Header,
@@ -206,7 +212,7 @@ fn check_layout(
     data_limit: u64,
 ) -> Result<u64> {
     let span = (header.bitmap_size() + header.block_size as usize) as u64;
-    let mut extents: Vec<(u64, u64, String)> = Vec::new();
+    let mut blocks: Vec<(u64, usize)> = Vec::new();
     for (block, &sector) in bat.iter().enumerate() {
         if sector == UNUSED {
             continue;
@@ -223,36 +229,71 @@ fn check_layout(
                 ),
             ));
         }
-        extents.push((start, end, format!("block {block}")));
+        blocks.push((start, block));
     }
-    for (i, offset, end) in header.locator_extents() {
-        if offset < bat_end || end > data_limit {
-            return Err(invalid(
-                path,
-                "header",
-                "parentLocatorEntry",
-                format!(
-                    "{i} points at bytes {offset}..{end}, outside the data area {bat_end}..{data_limit}"
-                ),
-            ));
-        }
-        extents.push((offset, end, format!("parent locator {i}")));
-    }
-    extents.sort_unstable_by_key(|e| e.0);
-    for pair in extents.windows(2) {
-        if pair[1].0 < pair[0].1 {
+    blocks.sort_unstable();
+    for pair in blocks.windows(2) {
+        let ((before, before_block), (start, block)) = (pair[0], pair[1]);
+        if start < before + span {
             return Err(invalid(
                 path,
                 "BAT",
                 "entry",
                 format!(
-                    "{} (bytes {}..{}) overlaps {} (from byte {})",
-                    pair[1].2, pair[1].0, pair[1].1, pair[0].2, pair[0].0
+                    "for block {block} (bytes {start}..{}) overlaps block {before_block} (from byte {before})",
+                    start + span
                 ),
             ));
         }
     }
-    Ok(extents.last().map_or(bat_end, |e| e.1.max(bat_end)))
+    let mut end_of_data = blocks
+        .last()
+        .map_or(bat_end, |&(start, _)| (start + span).max(bat_end));
+    let locators: Vec<(usize, u64, u64)> = header.locator_extents().collect();
+    for &(i, start, end) in &locators {
+        let overlaps = |from: u64, to: u64| start < to && from < end;
+        // Blocks do not overlap each other, so the last one starting before the locator's end is
+        // the only one that can reach into it.
+        let block_before = blocks
+            .partition_point(|&(block_start, _)| block_start < end)
+            .checked_sub(1)
+            .and_then(|k| blocks.get(k).copied())
+            .filter(|&(block_start, _)| overlaps(block_start, block_start + span));
+        let other = locators
+            .iter()
+            .find(|&&(j, other_start, other_end)| j < i && overlaps(other_start, other_end));
+        let clash = if start < HEADER_END {
+            Some(format!(
+                "the footer copy and header (bytes 0..{HEADER_END})"
+            ))
+        } else if overlaps(header.table_offset, bat_end) {
+            Some(format!(
+                "the BAT (bytes {}..{bat_end})",
+                header.table_offset
+            ))
+        } else if end > data_limit {
+            Some(format!("the end of the data area (byte {data_limit})"))
+        } else if let Some((block_start, block)) = block_before {
+            Some(format!(
+                "block {block} (bytes {block_start}..{})",
+                block_start + span
+            ))
+        } else {
+            other.map(|&(j, other_start, other_end)| {
+                format!("parent locator {j} (bytes {other_start}..{other_end})")
+            })
+        };
+        if let Some(clash) = clash {
+            return Err(invalid(
+                path,
+                "header",
+                "parentLocatorEntry",
+                format!("{i} (bytes {start}..{end}) overlaps {clash}"),
+            ));
+        }
+        end_of_data = end_of_data.max(end);
+    }
+    Ok(end_of_data)
 }
 
 impl Vhd for VhdFile {
@@ -337,14 +378,17 @@ impl VhdWrite for VhdFile {
             return Ok(());
         }
         let new_bat_end = self.header.table_offset + bat_bytes(entries);
-        let locator_in_the_way = self.header.parent_locators.iter().any(|l| {
-            l[..4] != [0; 4]
-                && u64::from_be_bytes(l[16..24].try_into().unwrap_or_default()) < new_bat_end
-        });
-        if locator_in_the_way {
+        // Only a locator where the BAT grows is in the way; one before the BAT (xapi's) stays.
+        let in_the_way = self
+            .header
+            .locator_extents()
+            .find(|&(_, start, end)| start < new_bat_end && self.header.table_offset < end);
+        if let Some((i, start, end)) = in_the_way {
             return Err(Error::Incompatible {
                 path: self.path.clone(),
-                problem: "cannot grow the BAT over parent locator data".into(),
+                problem: format!(
+                    "cannot grow the BAT to {entries} entries over parent locator {i} (bytes {start}..{end})"
+                ),
             });
         }
         // Blocks that sit where the larger BAT goes move to the end of the data first.

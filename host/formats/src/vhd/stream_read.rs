@@ -15,7 +15,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::fields::invalid;
-use super::file::{UNUSED, bat_bytes};
+use super::file::{HEADER_END, UNUSED, bat_bytes};
 use super::footer::{FOOTER_SIZE, Footer};
 use super::header::{HEADER_SIZE, Header};
 use super::image::{block_count, sector_is_set};
@@ -25,9 +25,6 @@ use crate::error::{Error, Result};
 /// Largest block size the stream reader accepts (16 times the 2 MiB that xapi, Xen Orchestra,
 /// qemu and Lifeboat write): one block is buffered whole, so this bounds the reader's memory.
 pub const MAX_STREAM_BLOCK_SIZE: u32 = 32 << 20;
-
-/// End of the footer copy and the header, which the footer's `dataOffset` (always 512) puts first.
-const HEADER_END: u64 = (FOOTER_SIZE + HEADER_SIZE) as u64;
 
 /// A VHD read front to back from `R`, block by block.
 pub struct VhdStreamReader<R> {
