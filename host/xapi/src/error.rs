@@ -100,10 +100,6 @@ pub enum Error {
     /// The TLS settings are unusable.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-
-    /// A wait ran past its deadline.
-    #[error("{what}: timed out after {seconds} s")]
-    Timeout { what: String, seconds: u64 },
 }
 
 impl Error {

@@ -265,8 +265,7 @@ impl Database {
         self.tables[class.name].objects.len()
     }
 
-    /// A stored field's value. Panics on unknown fields (a bug in the simulator), never on
-    /// client input: callers check references first.
+    /// A stored field's value; `None` for an unknown object or field.
     pub fn get(&self, class: &ClassDef, reference: &str, field: &str) -> Option<&Value> {
         let index = class.field_index(field)?;
         self.object(class, reference).map(|o| &o.values[index])
@@ -438,21 +437,9 @@ impl Database {
                 .iter()
                 .zip(&object.values)
                 .map(|(field, value)| {
-                    let value = match field.ty {
-                        Ty::Derived {
-                            class: source,
-                            field: back,
-                        } => {
-                            let source = super::schema::class(source).expect("known class");
-                            Value::Array(
-                                self.referrers(source, back, reference)
-                                    .into_iter()
-                                    .map(Value::String)
-                                    .collect(),
-                            )
-                        }
-                        _ => value.clone(),
-                    };
+                    let value = self
+                        .derived_value(field.ty, reference)
+                        .unwrap_or_else(|| value.clone());
                     (field.name.to_owned(), value)
                 })
                 .collect(),
@@ -463,21 +450,28 @@ impl Database {
     pub fn field_value(&self, class: &ClassDef, reference: &str, field: &str) -> Option<Value> {
         let index = class.field_index(field)?;
         let object = self.object(class, reference)?;
-        Some(match class.fields[index].ty {
-            Ty::Derived {
-                class: source,
-                field: back,
-            } => {
-                let source = super::schema::class(source).expect("known class");
-                Value::Array(
-                    self.referrers(source, back, reference)
-                        .into_iter()
-                        .map(Value::String)
-                        .collect(),
-                )
-            }
-            _ => object.values[index].clone(),
-        })
+        Some(
+            self.derived_value(class.fields[index].ty, reference)
+                .unwrap_or_else(|| object.values[index].clone()),
+        )
+    }
+
+    /// The value of a derived field of type `ty` on `reference`; `None` for stored fields.
+    fn derived_value(&self, ty: Ty, reference: &str) -> Option<Value> {
+        let Ty::Derived {
+            class: source,
+            field: back,
+        } = ty
+        else {
+            return None;
+        };
+        let source = super::schema::class(source).expect("the schema names known classes");
+        Some(Value::Array(
+            self.referrers(source, back, reference)
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        ))
     }
 
     /// What changed after generation `since` among the subscribed objects, oldest first; `None`
