@@ -55,7 +55,7 @@ impl<D: DiskRead> VhdStream<D> {
             blocks.push(b);
             Ok(())
         })?;
-        Self::with_blocks(source, new, blocks)
+        Self::from_blocks(source, new, blocks)
     }
 
     /// A differencing VHD, on the parent `parent`, of the blocks in which `new` differs from `base`.
@@ -66,10 +66,13 @@ impl<D: DiskRead> VhdStream<D> {
             Ok(())
         })?;
         let size = new.virtual_size();
-        Self::with_blocks(new, NewVhd::differencing(size, parent), blocks)
+        Self::from_blocks(new, NewVhd::differencing(size, parent), blocks)
     }
 
-    fn with_blocks(source: D, new: NewVhd, blocks: Vec<u32>) -> Result<Self> {
+    /// A VHD holding exactly `blocks` (in increasing order) of `source`, each whole with an
+    /// all-ones bitmap: what xapi streams when the blocks are chosen by allocation rather than
+    /// content.
+    pub fn from_blocks(source: D, new: NewVhd, blocks: Vec<u32>) -> Result<Self> {
         let path = Path::new(STREAM_NAME);
         let (footer, header): (Footer, Header) = new.metadata(path)?;
         let span = (header.bitmap_size() + header.block_size as usize) as u64;

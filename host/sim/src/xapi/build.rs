@@ -396,13 +396,16 @@ pub fn build(
             };
             let size = disk.size.0.next_multiple_of(VDI_SIZE_GRANULARITY);
             let uuid = uuid::Uuid::new_v4().to_string();
-            let mut utilisation = 0;
-            if let Some(content) = &disk.content {
-                let path = storage::vdi_path(storage_root, &sr_uuid, &uuid);
-                let blocks = storage::generate_content(&path, size, content.fill, content.seed)
-                    .map_err(|e| error(format!("cannot write disk {:?}: {e}", disk.name)))?;
-                utilisation = blocks * VDI_SIZE_GRANULARITY;
-            }
+            let path = storage::vdi_path(storage_root, &sr_uuid, &uuid);
+            let written = match &disk.content {
+                Some(content) => {
+                    storage::generate_content(&path, size, content.fill, content.seed)
+                }
+                None => storage::create_empty(&path, size).map(|()| 0),
+            };
+            let blocks =
+                written.map_err(|e| error(format!("cannot write disk {:?}: {e}", disk.name)))?;
+            let utilisation = blocks * VDI_SIZE_GRANULARITY;
             let vdi = db.create(
                 cls("VDI"),
                 vec![

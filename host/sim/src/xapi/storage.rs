@@ -1,19 +1,40 @@
-//! Where VDI data lives: like a file-based SR, each VDI is a VHD file named after its uuid in
-//! its SR's folder, and a VDI whose file does not exist yet reads as zeros.
+//! Where VDI data lives: like a file-based SR, each VDI (the hidden "base copy" parents
+//! included) is a VHD file named `<vdi uuid>.vhd` in its SR's folder. A VDI's data is the VHD
+//! chain opened from its file: differencing disks name their parent `<parent uuid>.vhd` in the
+//! same folder, and the VDI record mirrors the link in `sm_config["vhd-parent"]`.
 
 use std::path::{Path, PathBuf};
 
 use lifeboat_formats::disk::{DEFAULT_BLOCK_SIZE, block_count};
 use lifeboat_formats::vhd::{NewVhd, VhdFileWriter, VhdSink};
 
+use super::db::Database;
+use super::pool::cls;
+
 /// The folder of an SR.
 pub fn sr_dir(root: &Path, sr_uuid: &str) -> PathBuf {
     root.join(sr_uuid)
 }
 
-/// The VHD file of a VDI (it may not exist).
+/// The VHD file of a VDI.
 pub fn vdi_path(root: &Path, sr_uuid: &str, vdi_uuid: &str) -> PathBuf {
     sr_dir(root, sr_uuid).join(format!("{vdi_uuid}.vhd"))
+}
+
+/// The VHD file of the VDI `vdi`, from its record; `None` for an unknown VDI.
+pub fn vdi_file(db: &Database, root: &Path, vdi: &str) -> Option<PathBuf> {
+    let vdi_class = cls("VDI");
+    if !db.exists(vdi_class, vdi) {
+        return None;
+    }
+    let sr = db.get_str(vdi_class, vdi, "SR");
+    let sr_uuid = db.get_str(cls("SR"), sr, "uuid");
+    Some(vdi_path(root, sr_uuid, db.get_str(vdi_class, vdi, "uuid")))
+}
+
+/// Writes an empty dynamic VHD of `size` bytes at `path` (a new VDI reads as zeros).
+pub fn create_empty(path: &Path, size: u64) -> lifeboat_formats::Result<()> {
+    Box::new(VhdFileWriter::create(path, &NewVhd::dynamic(size))?).finish()
 }
 
 /// Writes a dynamic VHD of `size` bytes at `path` in which `fill` percent of the blocks hold
