@@ -2,6 +2,7 @@
 //! real wire protocol, each host of a pool on its own address.
 
 mod build;
+mod chain;
 mod db;
 mod dispatch;
 mod errors;
@@ -9,12 +10,15 @@ pub mod faults;
 pub mod fixture;
 mod http;
 mod messages;
+mod operations;
 mod params;
 mod pool;
+mod records;
 mod schema;
 mod server;
 mod storage;
 mod tasks;
+mod vdi_ops;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

@@ -21,6 +21,8 @@ pub enum Param {
     Bool,
     /// A set (array) of anything.
     Set,
+    /// A constructor's record (a struct checked field by field by the constructor).
+    Record,
     /// A value of a field's type (setters, map values).
     Field(Ty),
 }
@@ -48,6 +50,10 @@ pub fn coerce(param: Param, value: Value, name: &str) -> Result<Value, ApiError>
         },
         Param::Set => match value {
             Value::Array(_) => value,
+            _ => return Err(bad()),
+        },
+        Param::Record => match value {
+            Value::Struct(_) => value,
             _ => return Err(bad()),
         },
         Param::Field(ty) => coerce_field(ty, value, name)?,

@@ -18,7 +18,12 @@ pub fn sr_dir(root: &Path, sr_uuid: &str) -> PathBuf {
 
 /// The VHD file of a VDI.
 pub fn vdi_path(root: &Path, sr_uuid: &str, vdi_uuid: &str) -> PathBuf {
-    sr_dir(root, sr_uuid).join(format!("{vdi_uuid}.vhd"))
+    file_in(&sr_dir(root, sr_uuid), vdi_uuid)
+}
+
+/// The VHD file of a VDI in the SR folder `dir`.
+pub fn file_in(dir: &Path, vdi_uuid: &str) -> PathBuf {
+    dir.join(format!("{vdi_uuid}.vhd"))
 }
 
 /// The VHD file of the VDI `vdi`, from its record; `None` for an unknown VDI.

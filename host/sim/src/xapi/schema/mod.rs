@@ -12,4 +12,4 @@ mod classes;
 mod types;
 
 pub use classes::{CLASSES, class};
-pub use types::{ClassDef, NULL, Ty};
+pub use types::{ClassDef, EPOCH, NULL, Ty};
