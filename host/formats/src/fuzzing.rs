@@ -47,3 +47,28 @@ pub fn read_vhd_bytes(data: &[u8], scratch_dir: &Path) {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// Parses `data` as an XML-RPC call, a response and a bare value. Whatever parses must encode to
+/// text that parses back to the same encoding (the simulator and the client re-encode what they
+/// read).
+pub fn parse_xmlrpc(data: &[u8]) {
+    use crate::xmlrpc::{MethodCall, MethodResponse, Value};
+    if let Ok(call) = MethodCall::parse_xml(data) {
+        let first = call.to_xml();
+        let again = MethodCall::parse_xml(&first).expect("an encoded call parses");
+        assert_eq!(again.to_xml(), first, "a call survives a round trip");
+    }
+    if let Ok(response) = MethodResponse::parse_xml(data) {
+        let first = response.to_xml();
+        let again = MethodResponse::parse_xml(&first).expect("an encoded response parses");
+        assert_eq!(again.to_xml(), first, "a response survives a round trip");
+    }
+    if let Ok(value) = Value::parse_xml(data) {
+        let mut first = Vec::new();
+        value.write_xml(&mut first).expect("writing to memory");
+        let again = Value::parse_xml(&first).expect("an encoded value parses");
+        let mut second = Vec::new();
+        again.write_xml(&mut second).expect("writing to memory");
+        assert_eq!(second, first, "a value survives a round trip");
+    }
+}

@@ -13,6 +13,7 @@
 //! opposite) use this module, so the two can never drift apart. Values are
 //! [`lifeboat_formats::xmlrpc::Value`]s in both encodings.
 
+pub mod fuzzing;
 pub mod json;
 pub mod xml;
 
