@@ -4,7 +4,9 @@
 //! - raw → dynamic VHD of a sparse disk with 25 % random data, against `cp --sparse=always` of the
 //!   same file and `qemu-img convert -O vpc`;
 //! - merging a chain of one full disk and five deltas (10 % of the blocks changed in each), against
-//!   `cp` of a file as large as the bytes the merge writes.
+//!   `cp` of a file as large as the bytes the merge writes;
+//! - XAPI transfers of a VDI through Lifeboat's client against `curl` on the same simulator, and a
+//!   5,000-VM pool's record and event dumps ([`xapi`]).
 //!
 //! Every command runs as a child process (its time is wall-clock from spawn to exit, its memory
 //! the child's `ru_maxrss`); each is run several times and the median is kept. Inputs are read once
@@ -12,6 +14,7 @@
 
 mod chain;
 mod measure;
+mod xapi;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,8 @@ use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-/// Benchmarks Lifeboat's VHD conversion and merge against cp and qemu-img.
+/// Benchmarks Lifeboat's VHD conversion and merge against cp and qemu-img, and its XAPI client
+/// against curl on the pool simulator.
 #[derive(Parser)]
 struct Args {
     /// Size of the virtual disks, in GiB.
@@ -52,6 +56,10 @@ enum Benchmark {
     Convert,
     /// Merge of a chain.
     Merge,
+    /// XAPI export_raw_vdi / import_raw_vdi through the client against curl.
+    Transfer,
+    /// A 5,000-VM simulated pool: get_all_records, event.from, memory per VM.
+    Scale,
 }
 
 fn main() -> Result<()> {
@@ -61,6 +69,9 @@ fn main() -> Result<()> {
             bail!("{} needs a command", measure::WRAPPER_FLAG)
         };
         return measure::wrapper_main(program, &argv[3..]);
+    }
+    if argv.get(1).map(String::as_str) == Some(xapi::client::CHILD_FLAG) {
+        return xapi::client::main(&argv[2..]);
     }
     let args = Args::parse();
     let lifeboat = match args.lifeboat {
@@ -109,6 +120,12 @@ fn run_all(
     }
     if only.is_none_or(|b| b == Benchmark::Merge) {
         merge_benchmark(lifeboat, dir, size, runs)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::Transfer) {
+        xapi::transfer::run(lifeboat, dir, size, runs)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::Scale) {
+        xapi::scale::run(lifeboat, dir)?;
     }
     Ok(())
 }

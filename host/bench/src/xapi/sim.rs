@@ -1,0 +1,73 @@
+//! A `lifeboat sim serve` child process: started on a fixture, read for its pool URL and
+//! credentials, measured through `/proc`, stopped on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// A running simulator process and the first pool it serves.
+pub struct SimProcess {
+    child: Child,
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl SimProcess {
+    /// Starts `lifeboat sim serve --fixture FIXTURE` and waits until it prints its URLs.
+    pub fn start(lifeboat: &Path, fixture: &Path) -> Result<SimProcess> {
+        let mut child = Command::new(lifeboat)
+            .args(["sim", "serve", "--fixture"])
+            .arg(fixture)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {} sim serve", lifeboat.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut pool = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["pool", _, url, "username", username, "password", password] = words[..]
+                && pool.is_none()
+            {
+                pool = Some((url.to_owned(), username.to_owned(), password.to_owned()));
+            }
+            if words.first() == Some(&"control") {
+                break;
+            }
+        }
+        let Some((url, username, password)) = pool else {
+            let _ = child.kill();
+            bail!("the simulator printed no pool");
+        };
+        Ok(SimProcess {
+            child,
+            url,
+            username,
+            password,
+        })
+    }
+
+    /// Current and peak resident memory of the simulator, in KiB.
+    pub fn memory_kib(&self) -> Result<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok((field("VmRSS:"), field("VmHWM:")))
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
