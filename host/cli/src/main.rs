@@ -5,6 +5,7 @@
 
 mod disk;
 mod progress;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -22,18 +23,35 @@ enum Command {
     /// Inspect, check, convert, diff and merge disk images (VHD files, VHD directories, raw, XVA).
     #[command(subcommand)]
     Disk(disk::DiskCommand),
+    /// Simulated XCP-ng / XenServer pools: serve them, print the built-in fixture.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Disk(command) => disk::run(command),
+        Command::Sim(command) => sim::run(command),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("lifeboat: error: {err:#}");
+            eprintln!("lifeboat: error: {}", message(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line. Library errors often repeat their cause in their own
+/// message (for callers that print only that), so a cause already said is not said again.
+fn message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message = format!("{message}: {cause}");
+        }
+    }
+    message
 }

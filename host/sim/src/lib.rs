@@ -2,6 +2,10 @@
 //! client code runs against them and against real systems.
 //!
 //! - [`xapi`]: XCP-ng / XenServer pools (XAPI's JSON-RPC and XML-RPC, tasks, events, VHD-backed
-//!   storage), described by YAML fixtures.
+//!   storage), described by YAML fixtures, with a control endpoint for faults and state, and
+//!   optional persistence across restarts.
+//! - [`resolve_url`]: `sim://NAME` connection URLs, which start a fixture's pool in-process.
 
 pub mod xapi;
+
+pub use xapi::{SimConnection, SimUrlError, resolve_url};

@@ -143,6 +143,14 @@ impl Database {
         self.generation
     }
 
+    /// Continues the history of a database restored from a save made at `generation`: later
+    /// writes get later generations, and since deletions are not saved, a token older than the
+    /// save gets `EVENTS_LOST` (clients then read everything again).
+    pub fn resume_at(&mut self, generation: u64) {
+        self.generation = self.generation.max(generation);
+        self.forgotten = self.generation;
+    }
+
     fn bump(&mut self) -> u64 {
         self.generation += 1;
         self.generation
@@ -477,7 +485,8 @@ impl Database {
     /// What changed after generation `since` among the subscribed objects, oldest first; `None`
     /// if deletions after `since` were already forgotten.
     pub fn changes_since(&self, since: u64, subscriptions: &[Subscription]) -> Option<Vec<Change>> {
-        if since < self.forgotten {
+        // Token 0 (a first `event.from`) needs no deletions: every object it reports is an `add`.
+        if since != 0 && since < self.forgotten {
             return None;
         }
         let covered = |class: &ClassDef, reference: &str| {

@@ -27,6 +27,9 @@ use std::path::Path;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+/// The text of the built-in fixture (see [`Fixture::builtin`]), a starting point for new ones.
+pub const BUILTIN_FIXTURE: &str = include_str!("builtin_fixture.yaml");
+
 /// A fixture file: one or more pools.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -74,8 +77,7 @@ impl Fixture {
 
     /// The built-in fixture: the pools that `sim://NAME` starts when no fixture is given.
     pub fn builtin() -> Fixture {
-        Fixture::parse(include_str!("builtin_fixture.yaml"), "built-in fixture")
-            .expect("the built-in fixture is valid")
+        Fixture::parse(BUILTIN_FIXTURE, "built-in fixture").expect("the built-in fixture is valid")
     }
 
     fn check(&self) -> Result<(), String> {

@@ -1,8 +1,12 @@
 //! The XAPI pool simulator: pools described by fixtures, served over loopback HTTP with xapi's
-//! real wire protocol, each host of a pool on its own address.
+//! real wire protocol, each host of a pool on its own address, plus a control endpoint that
+//! reads their state and injects faults. With a state folder, pools persist across restarts;
+//! `sim://NAME` URLs start them in-process.
 
+mod autosave;
 mod build;
 mod chain;
+mod control;
 mod db;
 mod dispatch;
 mod errors;
@@ -12,10 +16,12 @@ mod http;
 mod messages;
 mod operations;
 mod params;
+mod persist;
 mod pool;
 mod records;
 mod schema;
 mod server;
+mod sim_url;
 mod storage;
 mod tasks;
 mod vdi_ops;
@@ -24,14 +30,21 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lifeboat_formats::xmlrpc::Value;
 use lifeboat_xapi::Secret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tracing::error;
 
+use autosave::Autosave;
+use db::Database;
 pub use faults::Fault;
 pub use fixture::{Fixture, FixtureError};
+pub use persist::PersistError;
 pub use pool::Pool;
+use pool::cls;
 pub use server::MAX_RPC_BODY;
+pub use sim_url::{SimConnection, SimUrlError, resolve_url};
 
 /// Where and how the simulator runs.
 #[derive(Debug, Clone)]
@@ -39,20 +52,27 @@ pub struct SimOptions {
     /// The address to listen on; port 0 gives each host an ephemeral port, another port is
     /// used for the first host and counted up for the next ones.
     pub listen: SocketAddr,
-    /// Where pools keep their disks; a temporary folder (removed at shutdown) if `None`.
+    /// Where pools keep their state: `<dir>/<pool>/db.json` and a folder of VHD files per SR.
+    /// A pool whose `db.json` exists is loaded from it instead of being built from the fixture,
+    /// and changes are saved a second after they happen and at shutdown. A temporary folder,
+    /// removed at shutdown, if `None`.
     pub state_dir: Option<PathBuf>,
+    /// The address of the control endpoint.
+    pub control: SocketAddr,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
+        let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         SimOptions {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            listen: loopback,
             state_dir: None,
+            control: loopback,
         }
     }
 }
 
-/// Why the simulator could not start.
+/// Why the simulator could not start, or could not save its pools.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cannot listen on {address}: {source}")]
@@ -69,9 +89,12 @@ pub enum SimError {
     },
     #[error(transparent)]
     Build(#[from] build::BuildError),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
 }
 
 /// A running pool.
+#[derive(Clone)]
 pub struct PoolHandle {
     pub name: String,
     /// The master's URL, what clients connect to.
@@ -85,13 +108,16 @@ pub struct PoolHandle {
 
 /// Running simulated pools; dropping it (or [`Simulator::shutdown`]) stops them.
 pub struct Simulator {
-    pools: Vec<PoolHandle>,
+    pools: Arc<[PoolHandle]>,
+    control_url: String,
+    /// One per pool when there is a state folder.
+    autosaves: Vec<Arc<Autosave>>,
     shutdown: watch::Sender<bool>,
     _temporary: Option<tempfile::TempDir>,
 }
 
 impl Simulator {
-    /// Starts every pool of `fixture`.
+    /// Starts every pool of `fixture` (or its saved state) and the control endpoint.
     pub async fn start(fixture: &Fixture, options: SimOptions) -> Result<Simulator, SimError> {
         let (temporary, root) = match &options.state_dir {
             Some(dir) => (None, dir.clone()),
@@ -110,9 +136,31 @@ impl Simulator {
         let (shutdown, stop) = watch::channel(false);
         let mut next_port = options.listen.port();
         let mut pools = Vec::new();
+        let mut autosaves = Vec::new();
         for spec in &fixture.pools {
+            let storage = root.join(&spec.name);
+            std::fs::create_dir_all(&storage).map_err(|source| SimError::State {
+                path: storage.clone(),
+                source,
+            })?;
+            let db_file = storage.join(persist::DB_FILE);
+            let saved = match options.state_dir {
+                Some(_) => persist::load(&db_file)?,
+                None => None,
+            };
+            let host_count = match &saved {
+                Some(db) if db.count(cls("host")) == 0 => {
+                    return Err(PersistError::Invalid {
+                        path: db_file,
+                        problem: "the pool has no host".into(),
+                    }
+                    .into());
+                }
+                Some(db) => db.count(cls("host")),
+                None => spec.hosts.len(),
+            };
             let mut listeners = Vec::new();
-            for _ in &spec.hosts {
+            for _ in 0..host_count {
                 let address = SocketAddr::new(options.listen.ip(), next_port);
                 let listener = TcpListener::bind(address)
                     .await
@@ -126,12 +174,13 @@ impl Simulator {
                 .iter()
                 .map(|l| l.local_addr().map(|a| a.to_string()).unwrap_or_default())
                 .collect();
-            let storage = root.join(&spec.name);
-            std::fs::create_dir_all(&storage).map_err(|source| SimError::State {
-                path: storage.clone(),
-                source,
-            })?;
-            let db = build::build(spec, &storage, &addresses)?;
+            let db = match saved {
+                Some(mut db) => {
+                    readdress(&mut db, &addresses);
+                    db
+                }
+                None => build::build(spec, &storage, &addresses)?,
+            };
             let pool = Arc::new(Pool::new(
                 &spec.name,
                 &spec.username,
@@ -139,12 +188,18 @@ impl Simulator {
                 &storage,
                 db,
             ));
+            if options.state_dir.is_some() {
+                let autosave = Arc::new(Autosave::new(pool.clone(), db_file));
+                autosave.save()?;
+                tokio::spawn(autosave.clone().run(stop.clone()));
+                autosaves.push(autosave);
+            }
             let host_refs = pool.read(|db| {
                 let mut hosts: Vec<(String, String)> = db
-                    .references(pool::cls("host"))
+                    .references(cls("host"))
                     .map(|r| {
                         (
-                            db.get_str(pool::cls("host"), r, "address").to_owned(),
+                            db.get_str(cls("host"), r, "address").to_owned(),
                             r.to_owned(),
                         )
                     })
@@ -152,7 +207,10 @@ impl Simulator {
                 hosts.sort_by_key(|(address, _)| addresses.iter().position(|a| a == address));
                 hosts
             });
-            for (listener, (_, host)) in listeners.into_iter().zip(&host_refs) {
+            let mut hosts = Vec::new();
+            for (listener, (address, host)) in listeners.into_iter().zip(&host_refs) {
+                let name = pool.read(|db| db.get_str(cls("host"), host, "name_label").to_owned());
+                hosts.push((name, format!("http://{address}/")));
                 tokio::spawn(server::serve(
                     listener,
                     pool.clone(),
@@ -160,12 +218,6 @@ impl Simulator {
                     stop.clone(),
                 ));
             }
-            let hosts: Vec<(String, String)> = spec
-                .hosts
-                .iter()
-                .zip(&addresses)
-                .map(|(h, a)| (h.name.clone(), format!("http://{a}/")))
-                .collect();
             pools.push(PoolHandle {
                 name: spec.name.clone(),
                 url: hosts[0].1.clone(),
@@ -175,8 +227,28 @@ impl Simulator {
                 pool,
             });
         }
+        let pools: Arc<[PoolHandle]> = pools.into();
+        let control =
+            TcpListener::bind(options.control)
+                .await
+                .map_err(|source| SimError::Listen {
+                    address: options.control,
+                    source,
+                })?;
+        let control_url = match control.local_addr() {
+            Ok(address) => format!("http://{address}/"),
+            Err(source) => {
+                return Err(SimError::Listen {
+                    address: options.control,
+                    source,
+                });
+            }
+        };
+        tokio::spawn(control::serve(control, pools.clone(), stop));
         Ok(Simulator {
             pools,
+            control_url,
+            autosaves,
             shutdown,
             _temporary: temporary,
         })
@@ -192,14 +264,56 @@ impl Simulator {
         self.pools.iter().find(|p| p.name == name)
     }
 
-    /// Stops serving.
+    /// The control endpoint's URL (`http://127.0.0.1:PORT/`); see the `control` module.
+    pub fn control_url(&self) -> &str {
+        &self.control_url
+    }
+
+    /// Saves every pool that changed since its last save (nothing without a state folder).
+    pub fn save(&self) -> Result<(), SimError> {
+        for autosave in &self.autosaves {
+            autosave.save()?;
+        }
+        Ok(())
+    }
+
+    /// Stops serving and saves the pools; a failed save is logged ([`Simulator::save`] reports
+    /// it).
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);
+        if let Err(error) = self.save() {
+            error!(%error, "the simulator's state could not be saved");
+        }
     }
 }
 
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Gives the hosts of a restored pool the addresses they listen on now (`HOST_IS_SLAVE`
+/// answers with them): the master gets the first, the others follow by name.
+fn readdress(db: &mut Database, addresses: &[String]) {
+    let host = cls("host");
+    let master = db
+        .references(cls("pool"))
+        .next()
+        .map(|pool| db.get_str(cls("pool"), pool, "master").to_owned())
+        .unwrap_or_default();
+    let mut hosts: Vec<(bool, String, String)> = db
+        .references(host)
+        .map(|r| {
+            (
+                r != master,
+                db.get_str(host, r, "name_label").to_owned(),
+                r.to_owned(),
+            )
+        })
+        .collect();
+    hosts.sort();
+    for ((_, _, reference), address) in hosts.iter().zip(addresses) {
+        db.set(host, reference, "address", Value::string(address.as_str()));
     }
 }
