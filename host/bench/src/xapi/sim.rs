@@ -66,7 +66,17 @@ impl SimProcess {
 }
 
 impl Drop for SimProcess {
+    /// Stops the simulator with SIGTERM, which lets it remove its temporary storage (gigabytes
+    /// for the transfer benchmark); SIGKILL only if it has not stopped 30 s later.
     fn drop(&mut self) {
+        // SAFETY: signals our own child, which has not been waited for, so its pid is still ours.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        for _ in 0..300 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
