@@ -10,7 +10,11 @@ runs this script.
 
 import re
 import socket
+import struct
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 import xmlrpc.client
 
 import XenAPI
@@ -179,8 +183,100 @@ def check_list_methods(url, user, password):
     assert "session.login_with_password" in methods
 
 
-# What the simulator implements today, in order; checks for snapshots, clones and exports are
-# appended here as the simulator gains them.
+def check_snapshot_and_clone(url, user, password):
+    session = login(url, user, password)
+    db = find_vm(session, "db01")
+    snapshot = session.xenapi.VM.snapshot(db, "conformance snapshot")
+    record = session.xenapi.VM.get_record(snapshot)
+    assert record["is_a_snapshot"] is True and record["is_a_template"] is True, record
+    assert record["snapshot_of"] == db and record["power_state"] == "Halted", record
+    assert record["blocked_operations"] == {}, record["blocked_operations"]
+    assert snapshot in session.xenapi.VM.get_snapshots(db)
+    assert session.xenapi.VM.get_parent(db) == snapshot
+    for vbd in record["VBDs"]:
+        vdi = session.xenapi.VBD.get_VDI(vbd)
+        assert session.xenapi.VDI.get_is_a_snapshot(vdi) is True, vdi
+        source = session.xenapi.VDI.get_snapshot_of(vdi)
+        assert vdi in session.xenapi.VDI.get_snapshots(source), (vdi, source)
+
+    clone = session.xenapi.VM.clone(snapshot, "conformance clone")
+    clone_record = session.xenapi.VM.get_record(clone)
+    assert clone_record["is_a_snapshot"] is False, clone_record
+    assert clone_record["snapshot_of"] == "OpaqueRef:NULL", clone_record["snapshot_of"]
+    assert clone_record["is_a_template"] is True, "a clone of a snapshot is a template"
+    assert clone_record["uuid"] != record["uuid"]
+
+    web = find_vm(session, "web01")
+    details = failure(session.xenapi.VM.clone, web, "running clone")
+    assert details == ["VM_BAD_POWER_STATE", web, "halted", "running"], details
+    session.xenapi.VM.destroy(clone)
+    session.xenapi.VM.destroy(snapshot)
+
+
+def check_blocked_operations(url, user, password):
+    session = login(url, user, password)
+    db = find_vm(session, "db01")
+    session.xenapi.VM.add_to_blocked_operations(db, "start", "conformance")
+    try:
+        details = failure(session.xenapi.VM.start, db, False, False)
+        assert details == ["OPERATION_BLOCKED", db, "conformance"], details
+        details = failure(session.xenapi.VM.add_to_blocked_operations, db, "start", "again")
+        assert details == ["MAP_DUPLICATE_KEY", "VM", "blocked_operations", db, "start"], details
+    finally:
+        session.xenapi.VM.remove_from_blocked_operations(db, "start")
+    session.xenapi.VM.remove_from_blocked_operations(db, "start")  # idempotent
+    assert session.xenapi.VM.get_blocked_operations(db) == {}
+
+
+def transfer(url, session, path, vdi, body=None, **query):
+    """GETs (or PUTs `body` to) a data handler; returns the response body."""
+    query = dict(query, vdi=vdi, session_id=session.handle)
+    target = urllib.parse.urljoin(url, path) + "?" + urllib.parse.urlencode(query)
+    method = "GET" if body is None else "PUT"
+    request = urllib.request.Request(target, data=body, method=method)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200, response.status
+        assert response.headers["task-id"].startswith("OpaqueRef:"), dict(response.headers)
+        return response.read()
+
+
+def check_delta_export_and_import(url, user, password):
+    session = login(url, user, password)
+    db = find_vm(session, "db01")
+    (vbd,) = session.xenapi.VM.get_VBDs(db)
+    disk = session.xenapi.VBD.get_VDI(vbd)
+    base = session.xenapi.VDI.snapshot(disk)
+
+    # Change the disk after the base snapshot: one 4 KiB run in the first block.
+    raw = bytearray(transfer(url, session, "/export_raw_vdi", disk, format="raw"))
+    assert len(raw) == int(session.xenapi.VDI.get_virtual_size(disk))
+    raw[4096:8192] = b"\x42" * 4096
+    transfer(url, session, "/import_raw_vdi", disk, bytes(raw), format="raw")
+    current = session.xenapi.VDI.snapshot(disk)
+
+    delta = transfer(url, session, "/export_raw_vdi", current, format="vhd", base=base)
+    footer = delta[-512:]
+    assert footer[:8] == b"conectix", footer[:8]
+    (disk_type,) = struct.unpack(">I", footer[60:64])
+    assert disk_type == 4, f"a differencing VHD, got disk type {disk_type}"
+    assert len(delta) < len(raw) // 4, "only the changed blocks travel"
+
+    target = session.xenapi.VDI.clone(base)
+    transfer(url, session, "/import_raw_vdi", target, delta, format="vhd")
+    rebuilt = transfer(url, session, "/export_raw_vdi", target, format="raw")
+    assert rebuilt == bytes(raw), "the delta onto a clone of the base reproduces the disk"
+    before = transfer(url, session, "/export_raw_vdi", base, format="raw")
+    assert before != rebuilt and before[8192:] == rebuilt[8192:]
+
+    details = None
+    try:
+        transfer(url, session, "/export_raw_vdi", disk, format="qcow3")
+    except urllib.error.HTTPError as error:
+        details = error.code
+    assert details == 404, details
+
+
+# Every check, in order.
 CHECKS = [
     check_vm_records,
     check_pool_and_api_version,
@@ -190,6 +286,9 @@ CHECKS = [
     check_logout,
     check_bad_password,
     check_list_methods,
+    check_snapshot_and_clone,
+    check_blocked_operations,
+    check_delta_export_and_import,
 ]
 
 
