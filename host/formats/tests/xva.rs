@@ -50,13 +50,20 @@ impl DiskRead for MemDisk {
 /// Collects every disk in memory and checks the order of the sink calls.
 #[derive(Default)]
 struct CollectSink {
+    archive: Option<OvaXml>,
     disks: Vec<(XvaDisk, Vec<u8>)>,
     in_disk: bool,
     last_end: u64,
 }
 
 impl XvaSink for CollectSink {
+    fn begin_archive(&mut self, ova: &OvaXml) -> Result<()> {
+        assert!(self.archive.is_none(), "begin_archive called twice");
+        self.archive = Some(ova.clone());
+        Ok(())
+    }
     fn begin_disk(&mut self, disk: &XvaDisk) -> Result<()> {
+        assert!(self.archive.is_some(), "begin_disk before begin_archive");
         assert!(!self.in_disk, "begin_disk inside a disk");
         self.in_disk = true;
         self.last_end = 0;
@@ -132,6 +139,7 @@ fn pack(images: &[Vec<u8>], compression: Compression) -> (Vec<u8>, u64) {
 fn unpack(bytes: &[u8]) -> Result<(XvaSummary, CollectSink)> {
     let mut sink = CollectSink::default();
     let summary = read_xva(bytes, &mut sink)?;
+    assert_eq!(sink.archive.as_ref(), Some(&summary.ova));
     Ok((summary, sink))
 }
 

@@ -21,6 +21,12 @@ use crate::Result;
 
 /// Receives the disks of an archive as they are read.
 pub trait XvaSink {
+    /// `ova.xml` was read; the disks it lists follow. An importer creates its objects here, so
+    /// that they exist while the data arrives.
+    fn begin_archive(&mut self, _ova: &OvaXml) -> Result<()> {
+        Ok(())
+    }
+
     /// A disk starts; its chunks follow.
     fn begin_disk(&mut self, disk: &XvaDisk) -> Result<()>;
 
@@ -64,6 +70,7 @@ pub fn read_xva(input: impl Read, sink: &mut dyn XvaSink) -> Result<XvaSummary> 
     }
     let ova = OvaXml::parse(&tar.read_data_to_vec(&first, MAX_OVA_XML_SIZE)?)?;
     let disks = ova.disks()?;
+    sink.begin_archive(&ova)?;
 
     let mut chunks = ChunkReader {
         tar,

@@ -286,7 +286,33 @@ impl Client {
 
     async fn download(&self, path: &str, query: &[(&str, String)], what: &str) -> Result<Download> {
         let task = self.create_task(what).await?;
-        let mut url = self.handler_url(path, query, Some(&task)).await?;
+        match self.start_download(path, query, what, &task).await {
+            Ok(response) => Ok(Download {
+                client: self.clone(),
+                task,
+                what: what.to_owned(),
+                response,
+                bytes: 0,
+            }),
+            // The task's own error says more than the HTTP status, when the host set one.
+            Err(error @ Error::Http { .. }) => Err(self.task_error_or(&task, error).await),
+            Err(error) => {
+                self.destroy_task(&task).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Sends the GET of a download bound to `task`, following redirects; the response once its
+    /// status says the data follows.
+    async fn start_download(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+        task: &Ref<Task>,
+    ) -> Result<reqwest::Response> {
+        let mut url = self.handler_url(path, query, Some(task)).await?;
         let mut redirects = 0;
         let response = loop {
             let response = self
@@ -303,17 +329,8 @@ impl Client {
                 _ => break response,
             }
         };
-        if let Err(error) = expect_success(what, response.status().as_u16()) {
-            let error = self.task_error_or(&task, error).await;
-            return Err(error);
-        }
-        Ok(Download {
-            client: self.clone(),
-            task,
-            what: what.to_owned(),
-            response,
-            bytes: 0,
-        })
+        expect_success(what, response.status().as_u16())?;
+        Ok(response)
     }
 
     /// Uploads `source` to a handler; returns the task's result and the bytes sent.
@@ -382,16 +399,9 @@ impl Client {
             },
         };
         drop(response);
-        let bytes = sent.load(Ordering::Relaxed);
-        match result {
-            Ok(value) => Ok((value, bytes)),
-            Err(Error::Task { source, .. }) => Err(Error::Transfer {
-                what: what.to_owned(),
-                bytes,
-                problem: source.to_string(),
-            }),
-            Err(other) => Err(other),
-        }
+        // A failed task stays an `Error::Task`: its API error (`VDI_IO_ERROR`, `IMPORT_ERROR_*`)
+        // is what callers act on.
+        result.map(|value| (value, sent.load(Ordering::Relaxed)))
     }
 
     /// Where an upload must go: a zero-length PUT without a task, as Xen Orchestra sends, shows
