@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lifeboat_formats::disk::{DEFAULT_BLOCK_SIZE, DiskRead};
+use lifeboat_formats::raw::RawDisk;
 use lifeboat_formats::vhd::{
     DEFAULT_TABLE_OFFSET, DiskType, NewVhd, Vhd, VhdChain, VhdFile, VhdFileWriter, VhdSink,
 };
-use lifeboat_formats::xva::{Compression, check_xva};
+use lifeboat_formats::xva::{Compression, OvaXml, XvaWriter, check_xva};
 use lifeboat_sim::xapi::{Fault, Fixture, SimOptions, Simulator};
 use lifeboat_xapi::records::{PowerState, Ref, Sr, Task, Vbd, Vdi, Vm};
 use lifeboat_xapi::{
@@ -217,7 +218,8 @@ async fn raw_http(address: &str, request: &[u8]) -> (u16, String, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
-    stream.write_all(request).await.expect("send");
+    // A server that refuses a body may close before it is all sent; its answer still counts.
+    let _ = stream.write_all(request).await;
     let mut response = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
     let end = response
@@ -231,6 +233,14 @@ async fn raw_http(address: &str, request: &[u8]) -> (u16, String, Vec<u8>) {
         .and_then(|code| code.parse().ok())
         .expect("a status code");
     (status, head, response[end + 4..].to_vec())
+}
+
+/// Sends a raw HTTP request and closes the connection, whatever the server does.
+async fn send_only(address: &str, request: &[u8]) {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let _ = stream.write_all(request).await;
 }
 
 #[tokio::test]
@@ -913,4 +923,89 @@ async fn an_importing_vm_lists_its_import_operation() {
     assert_eq!(imported, std::slice::from_ref(&importing));
     let record = env.client.get_record(&importing).await.expect("VM");
     assert!(record.current_operations.is_empty());
+}
+
+#[tokio::test]
+async fn an_archive_packed_by_lifeboat_imports() {
+    let env = env().await;
+    let size = 5 << 20;
+    let mut image = vec![0u8; size];
+    image[..4096].fill(0x5A);
+    image[3 << 20..(3 << 20) + 512].fill(0xA5);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("disk.raw");
+    std::fs::write(&path, &image).expect("write the image");
+    let mut disk = RawDisk::open(&path).expect("raw disk");
+    let ova = OvaXml::for_vm("packed", &[(size as u64, "packed disk".into())]);
+    let (xva, _) = XvaWriter::new(Vec::new(), Compression::None)
+        .expect("writer")
+        .write(&ova, &mut [&mut disk as &mut dyn DiskRead], &mut |_, _| {})
+        .expect("pack");
+
+    let imported = env
+        .client
+        .import_vm(None, ImportSource::from_bytes(xva))
+        .await
+        .expect("import");
+    let vm = env.client.get_record(&imported[0]).await.expect("VM");
+    assert_eq!(vm.name_label, "packed");
+    let disks = env.disks(&imported[0]).await;
+    let record = env.client.get_record(&disks[0]).await.expect("VDI");
+    assert_eq!(record.name_label, "packed disk");
+    assert_eq!(record.virtual_size, 6 << 20, "rounded up as a VHD SR does");
+    let raw = env.raw(&disks[0]).await;
+    assert_same(&raw[..size], &image, "the packed disk");
+    assert!(raw[size..].iter().all(|&b| b == 0));
+}
+
+#[tokio::test]
+async fn a_restore_keeps_the_vms_identity() {
+    let env = env().await;
+    let vm = env.vm("db").await;
+    let original = env.client.get_record(&vm).await.expect("VM");
+    let xva = read_all(
+        env.client
+            .export_vm(&vm, VmCompression::Gzip)
+            .await
+            .expect("export starts"),
+    )
+    .await
+    .expect("export completes");
+    let session = env.session().await;
+    let put = |task: &Ref<Task>| {
+        let mut request = format!(
+            "PUT /import?session_id={session}&task_id={task}&restore=true HTTP/1.1\r\n\
+             Host: sim\r\nContent-Length: {}\r\n\r\n",
+            xva.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&xva);
+        request
+    };
+
+    // The VM still exists: its uuid cannot be taken twice.
+    let task = env.client.create_task("restore").await.expect("task");
+    send_only(&env.address().await, &put(&task)).await;
+    let error = env.client.wait_task(&task).await.expect_err("a duplicate");
+    assert!(error.is_api("DUPLICATE_VM"), "{error}");
+
+    env.client.vm_destroy(&vm).await.expect("VM.destroy");
+    let task = env.client.create_task("restore").await.expect("task");
+    let (status, _, _) = raw_http(&env.address().await, &put(&task)).await;
+    assert_eq!(status, 200);
+    let result = env.client.wait_task(&task).await.expect("restored");
+    let restored = match result {
+        Value::Array(items) => items[0].as_str().expect("a reference").to_owned(),
+        other => panic!("a set of VMs, got {other:?}"),
+    };
+    let record = env
+        .client
+        .get_record(&Ref::<Vm>::new(restored))
+        .await
+        .expect("VM");
+    assert_eq!(record.uuid, original.uuid);
+    assert_eq!(
+        record.other_config.get("mac_seed"),
+        original.other_config.get("mac_seed")
+    );
 }
