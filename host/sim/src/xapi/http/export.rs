@@ -53,7 +53,7 @@ pub async fn handle(pool: Arc<Pool>, host: &str, request: Request<Incoming>) -> 
     let (ready, started) = oneshot::channel();
     tokio::task::spawn_blocking(move || export(&pool, &vm, compression, job, writer, ready));
     match started.await {
-        Ok(Ok(())) => {
+        Ok(true) => {
             let content = ("application/octet-stream", "export.xva".to_owned());
             reply::streaming(&task, Some(content), body)
         }
@@ -68,7 +68,7 @@ fn export(
     compression: Compression,
     job: Job,
     writer: BodyWriter,
-    ready: oneshot::Sender<Result<(), ()>>,
+    ready: oneshot::Sender<bool>,
 ) {
     let prepared = operations::begin(pool, vm, "export", Some(job.task()))
         .and_then(|running| Ok((running, prepare(pool, vm)?)));
@@ -76,11 +76,11 @@ fn export(
         Ok(prepared) => prepared,
         Err(error) => {
             job.finish(Err(error));
-            let _ = ready.send(Err(()));
+            let _ = ready.send(false);
             return;
         }
     };
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(true);
     let aborter = writer.aborter();
     let mut refs: Vec<&mut dyn DiskRead> =
         disks.iter_mut().map(|d| d as &mut dyn DiskRead).collect();
