@@ -398,9 +398,7 @@ pub fn build(
             let uuid = uuid::Uuid::new_v4().to_string();
             let path = storage::vdi_path(storage_root, &sr_uuid, &uuid);
             let written = match &disk.content {
-                Some(content) => {
-                    storage::generate_content(&path, size, content.fill, content.seed)
-                }
+                Some(content) => storage::generate_content(&path, size, content.fill, content.seed),
                 None => storage::create_empty(&path, size).map(|()| 0),
             };
             let blocks =
