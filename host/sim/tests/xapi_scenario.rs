@@ -89,11 +89,12 @@ async fn the_conformance_scenario_passes_over_both_encodings() {
         let base = client.vdi_snapshot(&disk).await.expect("base snapshot");
         let mut changed = raw(&client, &disk).await;
         changed[4096..8192].fill(0x42);
+        // A raw import writes every block it carries: send only the first 2 MiB block.
         client
             .import_raw_vdi(
                 &disk,
                 RawFormat::Raw,
-                ImportSource::from_bytes(changed.clone()),
+                ImportSource::from_bytes(changed[..2 << 20].to_vec()),
             )
             .await
             .expect("raw import");

@@ -530,7 +530,7 @@ async fn revert_clones_by_default_and_reverts_in_place_where_the_sr_can() {
             .vm_revert(&snapshot)
             .await
             .expect("revert in place");
-        assert_eq!(lab.disks(&cold).await, [disk.clone()]);
+        assert_eq!(lab.disks(&cold).await, std::slice::from_ref(&disk));
         assert_eq!(lab.content(&disk).await, before);
 
         let (code, _) = lab.fails("VM.revert", vec![r(&cold)]).await;
