@@ -12,12 +12,10 @@ use super::db::Database;
 use super::fixture::{PoolSpec, SrSpec};
 use super::pool::cls;
 use super::storage;
+use super::vdi_ops::SIZE_GRANULARITY;
 
 /// The xapi version the simulator claims to be.
 pub const API_VERSION: (i64, i64) = (2, 21);
-
-/// Disk sizes on file-based SRs are rounded up to whole VHD blocks, as the SM does.
-pub const VDI_SIZE_GRANULARITY: u64 = 2 << 20;
 
 /// Templates a fresh XCP-ng pool ships (a few of them).
 const DEFAULT_TEMPLATES: &[&str] = &[
@@ -35,7 +33,7 @@ pub struct BuildError {
     pub problem: String,
 }
 
-fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
+pub fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
     Value::Array(items.into_iter().map(Value::string).collect())
 }
 
@@ -394,7 +392,7 @@ pub fn build(
                     .clone()
                     .ok_or_else(|| error(format!("VM {:?} has disks but no SR", vm.name)))?,
             };
-            let size = disk.size.0.next_multiple_of(VDI_SIZE_GRANULARITY);
+            let size = disk.size.0.next_multiple_of(SIZE_GRANULARITY);
             let uuid = uuid::Uuid::new_v4().to_string();
             let path = storage::vdi_path(storage_root, &sr_uuid, &uuid);
             let written = match &disk.content {
@@ -403,7 +401,7 @@ pub fn build(
             };
             let blocks =
                 written.map_err(|e| error(format!("cannot write disk {:?}: {e}", disk.name)))?;
-            let utilisation = blocks * VDI_SIZE_GRANULARITY;
+            let utilisation = blocks * SIZE_GRANULARITY;
             let vdi = db.create(
                 cls("VDI"),
                 vec![

@@ -14,6 +14,7 @@ use lifeboat_formats::xmlrpc::{Value, xapi_now};
 use lifeboat_xapi::ApiError;
 use uuid::Uuid;
 
+use super::build::strings;
 use super::chain;
 use super::db::Database;
 use super::errors;
@@ -134,7 +135,11 @@ pub fn derive(
         "physical_utilisation",
         Value::Int(chain::utilisation(&dir, &new_uuid) as i64),
     );
-    put(&mut fields, "allowed_operations", strings(VDI_OPERATIONS));
+    put(
+        &mut fields,
+        "allowed_operations",
+        strings(VDI_OPERATIONS.iter().copied()),
+    );
     if how == Derivation::Snapshot {
         put(&mut fields, "is_a_snapshot", Value::Boolean(true));
         put(&mut fields, "snapshot_of", Value::string(vdi));
@@ -256,7 +261,11 @@ pub fn copy(pool: &Pool, vdi: &str, sr: &str, into: Option<&str>) -> Result<Stri
                 put(&mut fields, "location", Value::string(uuid.as_str()));
                 put(&mut fields, "managed", Value::Boolean(true));
                 put(&mut fields, "physical_utilisation", Value::Int(utilisation));
-                put(&mut fields, "allowed_operations", strings(VDI_OPERATIONS));
+                put(
+                    &mut fields,
+                    "allowed_operations",
+                    strings(VDI_OPERATIONS.iter().copied()),
+                );
                 Some(db.create(class, fields))
             });
             created.ok_or_else(|| {
@@ -430,7 +439,11 @@ pub fn create(
         "physical_utilisation",
         Value::Int(chain::utilisation(&dir, &uuid) as i64),
     );
-    put(&mut fields, "allowed_operations", strings(VDI_OPERATIONS));
+    put(
+        &mut fields,
+        "allowed_operations",
+        strings(VDI_OPERATIONS.iter().copied()),
+    );
     Ok(db.create(cls("VDI"), fields))
 }
 
@@ -446,8 +459,4 @@ pub fn rounded_size(requested: i64) -> Option<u64> {
     let requested = u64::try_from(requested).ok()?;
     let size = requested.max(1).next_multiple_of(SIZE_GRANULARITY);
     (size <= MAX_VHD_SR_SIZE).then_some(size)
-}
-
-fn strings(items: &[&str]) -> Value {
-    Value::Array(items.iter().map(|item| Value::string(*item)).collect())
 }
