@@ -17,24 +17,21 @@
 //! and the endpoint listens on loopback unless told otherwise. Errors are JSON
 //! `{"error": "…"}` with a 4xx status.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use lifeboat_xapi::wire::json::to_json;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value as Json, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::debug;
 
 use super::PoolHandle;
 use super::db::Database;
 use super::faults::Fault;
+use super::listener::serve_connections;
 use super::schema::{CLASSES, ClassDef};
 use super::server::{Body, full};
 
@@ -45,35 +42,13 @@ const MAX_BODY: usize = 64 * 1024;
 pub async fn serve(
     listener: TcpListener,
     pools: Arc<[PoolHandle]>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            continue;
-        };
+    serve_connections(listener, shutdown, move |request| {
         let pools = pools.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let pools = pools.clone();
-                async move { Ok::<_, Infallible>(answer(handle(&pools, request).await)) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        debug!(%error, "control connection ended with an error");
-                    }
-                }
-                _ = stop.wait_for(|stop| *stop) => {}
-            }
-        });
-    }
+        async move { answer(handle(&pools, request).await) }
+    })
+    .await;
 }
 
 /// A refused request: its status and why.

@@ -13,6 +13,7 @@ mod errors;
 pub mod faults;
 pub mod fixture;
 mod http;
+mod listener;
 mod messages;
 mod operations;
 mod params;

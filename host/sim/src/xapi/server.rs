@@ -6,7 +6,6 @@
 //! failures travel in the body with HTTP 200; a body that is not a valid call gets xapi's
 //! HTTP 500 page and the connection is closed. RPC bodies are bounded.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +13,12 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use lifeboat_xapi::wire::{self, Encoding};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::debug;
 
 use super::dispatch::{Reply, dispatch};
+use super::listener::serve_connections;
 use super::pool::Pool;
 
 /// Largest RPC request body accepted. Real calls are kilobytes; records passed to `create`
@@ -36,37 +33,15 @@ pub async fn serve(
     listener: TcpListener,
     pool: Arc<Pool>,
     host: String,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            continue;
-        };
+    let host: Arc<str> = host.into();
+    serve_connections(listener, shutdown, move |request| {
         let pool = pool.clone();
         let host = host.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let pool = pool.clone();
-                let host = host.clone();
-                async move { Ok::<_, Infallible>(handle(pool, &host, request).await) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        debug!(%error, "connection ended with an error");
-                    }
-                }
-                _ = stop.wait_for(|stop| *stop) => {}
-            }
-        });
-    }
+        async move { handle(pool, &host, request).await }
+    })
+    .await;
 }
 
 async fn handle(pool: Arc<Pool>, host: &str, request: Request<Incoming>) -> Response<Body> {
