@@ -183,6 +183,13 @@ impl Client {
         .map(drop)
     }
 
+    /// Asks a VM's guest to shut down and waits until it has.
+    pub async fn vm_clean_shutdown(&self, vm: &Ref<Vm>) -> Result<()> {
+        self.run_async("VM.clean_shutdown", vec![reference(vm)])
+            .await
+            .map(drop)
+    }
+
     /// Powers a VM off without asking its guest.
     pub async fn vm_hard_shutdown(&self, vm: &Ref<Vm>) -> Result<()> {
         self.run_async("VM.hard_shutdown", vec![reference(vm)])

@@ -1,0 +1,55 @@
+//! WIT `error` values made by the host: from XAPI failures, guards, and bad arguments.
+
+use crate::bindings::types::{Error, ErrorKind};
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> Error {
+    Error {
+        kind,
+        message: message.into(),
+        code: None,
+        params: Vec::new(),
+    }
+}
+
+pub fn permission_denied(message: impl Into<String>) -> Error {
+    error(ErrorKind::PermissionDenied, message)
+}
+
+pub fn not_found(message: impl Into<String>) -> Error {
+    error(ErrorKind::NotFound, message)
+}
+
+pub fn invalid_input(message: impl Into<String>) -> Error {
+    error(ErrorKind::InvalidInput, message)
+}
+
+pub fn transfer(message: impl Into<String>) -> Error {
+    error(ErrorKind::Transfer, message)
+}
+
+pub fn internal(message: impl Into<String>) -> Error {
+    error(ErrorKind::Internal, message)
+}
+
+/// A failure of the XAPI client, keeping xapi's code and parameters when xapi reported one.
+pub fn from_xapi(failure: &lifeboat_xapi::Error) -> Error {
+    use lifeboat_xapi::Error as X;
+    if let Some(api) = failure.api() {
+        return Error {
+            kind: if api.is("HANDLE_INVALID") || api.is("UUID_INVALID") {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Xapi
+            },
+            message: failure.to_string(),
+            code: Some(api.code.clone()),
+            params: api.params.clone(),
+        };
+    }
+    let kind = match failure {
+        X::Transfer { .. } => ErrorKind::Transfer,
+        X::Config(_) | X::Tls(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Internal,
+    };
+    error(kind, failure.to_string())
+}

@@ -1,0 +1,140 @@
+//! The `transfers` interface: sources and sinks as plans, and `copy`, which carries them out
+//! in the host (see [`crate::transfer`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lifeboat_xapi::records::{Ref, Sr, Vdi, Vm};
+use lifeboat_xapi::{RawFormat, VmCompression};
+use wasmtime::component::Resource;
+
+use crate::bindings::transfers::{self as wit, Delivered};
+use crate::bindings::types::Error;
+use crate::grants::{PoolConnection, RemoteConnection};
+use crate::host::tasks::TaskResource;
+use crate::state::StepState;
+
+/// Where bytes will come from.
+pub enum SourcePlan {
+    VmExport {
+        pool: Arc<PoolConnection>,
+        vm: Ref<Vm>,
+        compression: VmCompression,
+    },
+    VdiExport {
+        pool: Arc<PoolConnection>,
+        vdi: Ref<Vdi>,
+        format: RawFormat,
+        base: Option<Ref<Vdi>>,
+    },
+    RemoteFile {
+        remote: Arc<RemoteConnection>,
+        /// The file's path, already confined to the remote's root.
+        path: PathBuf,
+    },
+}
+
+/// Where bytes will go.
+pub enum SinkPlan {
+    VmImport {
+        pool: Arc<PoolConnection>,
+        sr: Ref<Sr>,
+    },
+    VdiImport {
+        pool: Arc<PoolConnection>,
+        vdi: Ref<Vdi>,
+        format: RawFormat,
+    },
+    RemoteFile {
+        remote: Arc<RemoteConnection>,
+        /// The file's path, already confined to the remote's root.
+        path: PathBuf,
+    },
+}
+
+impl SourcePlan {
+    pub fn describe(&self) -> String {
+        match self {
+            SourcePlan::VmExport { pool, vm, .. } => {
+                format!("export of VM {vm} from {}", pool.name)
+            }
+            SourcePlan::VdiExport {
+                pool, vdi, base, ..
+            } => match base {
+                Some(base) => format!("export of VDI {vdi} from {} since {base}", pool.name),
+                None => format!("export of VDI {vdi} from {}", pool.name),
+            },
+            SourcePlan::RemoteFile { remote, path } => {
+                format!("file {} of {}", path.display(), remote.name)
+            }
+        }
+    }
+}
+
+impl SinkPlan {
+    pub fn describe(&self) -> String {
+        match self {
+            SinkPlan::VmImport { pool, sr } => {
+                format!("import of a VM into SR {sr} of {}", pool.name)
+            }
+            SinkPlan::VdiImport { pool, vdi, .. } => {
+                format!("import into VDI {vdi} of {}", pool.name)
+            }
+            SinkPlan::RemoteFile { remote, path } => {
+                format!("file {} of {}", path.display(), remote.name)
+            }
+        }
+    }
+}
+
+impl wit::Host for StepState {
+    async fn copy(
+        &mut self,
+        source: Resource<SourcePlan>,
+        sinks: Vec<Resource<SinkPlan>>,
+        progress: Option<Resource<TaskResource>>,
+    ) -> wasmtime::Result<Vec<Result<Delivered, Error>>> {
+        let source = self.table.delete(source)?;
+        let sinks = sinks
+            .into_iter()
+            .map(|sink| self.table.delete(sink))
+            .collect::<Result<Vec<_>, _>>()?;
+        let progress = match progress {
+            Some(task) => Some(self.table.get(&task)?.task().clone()),
+            None => None,
+        };
+        let env = self.env.clone();
+        let outcomes = crate::transfer::copy(source, sinks, progress.as_ref(), &env.objects).await;
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.map(|done| Delivered {
+                    bytes: done.bytes,
+                    created: done.created,
+                })
+            })
+            .collect())
+    }
+}
+
+impl wit::HostSource for StepState {
+    async fn describe(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&source)?.describe())
+    }
+
+    async fn drop(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<()> {
+        self.table.delete(source)?;
+        Ok(())
+    }
+}
+
+impl wit::HostSink for StepState {
+    async fn describe(&mut self, sink: Resource<SinkPlan>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&sink)?.describe())
+    }
+
+    async fn drop(&mut self, sink: Resource<SinkPlan>) -> wasmtime::Result<()> {
+        self.table.delete(sink)?;
+        Ok(())
+    }
+}
