@@ -34,6 +34,9 @@ macro_rules! builtins {
 }
 
 builtins! {
+    /// `dr-copy`, the Disaster Recovery copy: a full copy of a VM to another pool's SR, with
+    /// rolling retention.
+    "dr-copy" => DR_COPY, "dr_copy.wasm";
     /// `keep-last`, the default retention policy: keeps the newest N copies or backups.
     "keep-last" => KEEP_LAST, "keep_last.wasm";
 }

@@ -19,6 +19,8 @@ impl lifeboat_sdk::Operation for Trap {
     }
 
     fn run(_context: RunContext, _params: String) -> Result<String, Error> {
+        // A task left open by the crash, which the host must end.
+        let _task = lifeboat_sdk::tasks::start("about to crash", None);
         panic!("the trap test component panics on purpose")
     }
 }

@@ -221,8 +221,11 @@ pub fn build(
     }
 
     let mut srs: HashMap<&str, (String, String)> = HashMap::new();
-    for sr in &spec.srs {
-        let uuid = uuid::Uuid::new_v4().to_string();
+    for (sr_index, sr) in spec.srs.iter().enumerate() {
+        let uuid = sr
+            .uuid
+            .unwrap_or_else(|| fixture_uuid(&spec.name, "SR", sr_index, &sr.name))
+            .to_string();
         let content_type = if sr.sr_type == "iso" { "iso" } else { "user" };
         let reference = db.create(
             cls("SR"),
@@ -343,11 +346,16 @@ pub fn build(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        let vm_uuid = vm
+            .uuid
+            .unwrap_or_else(|| fixture_uuid(&spec.name, "VM", vm_index, &vm.name))
+            .to_string();
         let mac_seed = uuid::Uuid::new_v4().to_string();
         other_config.push(("mac_seed", &mac_seed));
         let reference = db.create(
             cls("VM"),
             vec![
+                ("uuid", Value::string(vm_uuid.as_str())),
                 ("name_label", Value::string(vm.name.as_str())),
                 ("name_description", Value::string(vm.description.as_str())),
                 ("power_state", Value::string(vm.power_state.as_str())),
@@ -393,7 +401,7 @@ pub fn build(
                     .ok_or_else(|| error(format!("VM {:?} has disks but no SR", vm.name)))?,
             };
             let size = disk.size.0.next_multiple_of(SIZE_GRANULARITY);
-            let uuid = uuid::Uuid::new_v4().to_string();
+            let uuid = fixture_uuid(&spec.name, "VDI", position, &vm_uuid).to_string();
             let path = storage::vdi_path(storage_root, &sr_uuid, &uuid);
             let written = match &disk.content {
                 Some(content) => storage::generate_content(&path, size, content.fill, content.seed),
@@ -458,4 +466,16 @@ pub fn build(
         }
     }
     Ok(db)
+}
+
+/// The uuid a fixture's object gets when the fixture names none: derived from the pool's name,
+/// the object's kind, its position and its name (or, for a disk, its VM's uuid), so the same
+/// fixture always yields the same uuids, and two objects of the same name differ.
+fn fixture_uuid(pool: &str, kind: &str, position: usize, name: &str) -> uuid::Uuid {
+    /// The namespace of Lifeboat's simulator fixtures (a random uuid, fixed once).
+    const FIXTURES: uuid::Uuid = uuid::uuid!("6f1d3a52-8c1e-4d4b-9a57-2f8e0c6b7d31");
+    uuid::Uuid::new_v5(
+        &FIXTURES,
+        format!("{pool}/{kind}/{position}/{name}").as_bytes(),
+    )
 }

@@ -204,6 +204,7 @@ fn one_host() -> Vec<HostSpec> {
 fn local_storage() -> Vec<SrSpec> {
     vec![SrSpec {
         name: "Local storage".into(),
+        uuid: None,
         sr_type: "ext".into(),
         size: Size(1 << 40),
         default: true,
@@ -231,6 +232,10 @@ pub struct HostSpec {
 #[serde(deny_unknown_fields)]
 pub struct SrSpec {
     pub name: String,
+    /// Its uuid; by default one derived from the pool's and the SR's names, so that every
+    /// start of the fixture has the same uuids and pipelines can name them.
+    #[serde(default)]
+    pub uuid: Option<uuid::Uuid>,
     /// `ext`, `nfs`, `lvm`, … or `iso` for an ISO library.
     #[serde(rename = "type", default = "ext")]
     pub sr_type: String,
@@ -268,6 +273,9 @@ pub struct NetworkSpec {
 #[serde(deny_unknown_fields)]
 pub struct VmSpec {
     pub name: String,
+    /// Its uuid; by default one derived from the pool's and the VM's names.
+    #[serde(default)]
+    pub uuid: Option<uuid::Uuid>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
