@@ -32,6 +32,7 @@ pub fn take(
             add_tags: Vec::new(),
             remove_tags: Vec::new(),
             ha_restart_priority: None,
+            is_a_template: Some(false),
         };
         source.update_vm(&snapshot, &changes)?;
         Ok(snapshot)

@@ -113,6 +113,7 @@ fn mark(
             add_tags: tags,
             remove_tags: Vec::new(),
             ha_restart_priority: had_ha.then(String::new),
+            is_a_template: record.is_a_template.then_some(false),
         },
     )?;
     let disks = disks_of(target, &record)?;
@@ -131,6 +132,7 @@ fn mark(
             add_tags: Vec::new(),
             remove_tags: Vec::new(),
             ha_restart_priority: None,
+            is_a_template: None,
         },
     )?;
     Ok(json!({ "sr": t.sr.uuid, "vm": record.uuid, "name_label": name }))

@@ -572,6 +572,11 @@ async fn apply_vm_changes(
             .set_field(vm, "ha_restart_priority", Value::string(priority))
             .await?;
     }
+    if let Some(template) = changes.is_a_template {
+        client
+            .set_field(vm, "is_a_template", Value::Boolean(template))
+            .await?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,73 @@
+//! A connection as written: one struct for every kind (serde's internally tagged enums would
+//! lose the places of the fields), with the fields each kind takes checked by `validate`; the
+//! JSON Schema states them per kind.
+
+use std::path::PathBuf;
+
+use schemars::{JsonSchema, Schema, json_schema};
+use serde::Deserialize;
+
+use crate::location::Located;
+use crate::model::ConnectionKind;
+
+/// A pool or a remote that steps may be granted.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = fields_per_kind)]
+pub(crate) struct Connection {
+    /// What is at the other end.
+    pub kind: Located<ConnectionKind>,
+    /// xapi: the pool master's address, `https://HOST`, `http://HOST`, or `sim://NAME` for a
+    /// pool of Lifeboat's embedded simulator (which needs no credentials).
+    pub url: Option<Located<String>>,
+    /// xapi: the user to log in as; a literal or `${{ secrets.NAME }}`.
+    pub username: Option<Located<String>>,
+    /// xapi: the password, always `${{ secrets.NAME }}` (never written in the file).
+    pub password: Option<Located<String>>,
+    /// xapi over https: how to check the pool's certificate. Default: `{ verify: true }`.
+    pub tls: Option<Located<Tls>>,
+    /// fs: the remote's root directory. A relative path is relative to the pipeline file's
+    /// directory.
+    pub path: Option<Located<PathBuf>>,
+}
+
+/// How to check a pool's TLS certificate: exactly one of these forms.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum Tls {
+    /// `true`: against the system's trusted roots. `false`: not at all (a self-signed
+    /// certificate; an explicit opt-out).
+    Verify(bool),
+    /// Against the CA certificate(s) in this PEM file.
+    CaFile(PathBuf),
+    /// Pinned: the certificate's SHA-256, `sha256:` followed by 64 hexadecimal digits.
+    Fingerprint(Located<String>),
+}
+
+/// Adds to the schema which fields each kind requires and which it does not take, so that
+/// editors flag `path` on an xapi connection as they would an unknown key.
+fn fields_per_kind(schema: &mut Schema) {
+    let rules = json_schema!({
+        "allOf": [
+            {
+                "if": { "properties": { "kind": { "const": "xapi" } } },
+                "then": { "required": ["url"], "not": { "required": ["path"] } }
+            },
+            {
+                "if": { "properties": { "kind": { "const": "fs" } } },
+                "then": {
+                    "required": ["path"],
+                    "not": { "anyOf": [
+                        { "required": ["url"] },
+                        { "required": ["username"] },
+                        { "required": ["password"] },
+                        { "required": ["tls"] }
+                    ] }
+                }
+            }
+        ]
+    });
+    if let Some(rules) = rules.get("allOf") {
+        schema.insert("allOf".to_owned(), rules.clone());
+    }
+}

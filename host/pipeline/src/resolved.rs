@@ -1,0 +1,66 @@
+//! Connections with their secrets filled in: what the executor logs in with.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::model::{Connection, FsConnection, Pipeline, TlsPolicy, Username};
+use crate::secrets::{SecretValue, Secrets};
+
+/// A connection ready to use.
+#[derive(Clone, Debug)]
+pub enum ResolvedConnection {
+    Xapi(ResolvedXapi),
+    Fs(FsConnection),
+}
+
+/// A pool ready to log in to. `Debug` shows the password as `***`.
+#[derive(Clone, Debug)]
+pub struct ResolvedXapi {
+    pub url: Url,
+    pub username: Option<String>,
+    pub password: Option<SecretValue>,
+    pub tls: TlsPolicy,
+}
+
+/// A secret that a connection uses is missing from the [`Secrets`] given (they were resolved
+/// for another pipeline).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("connection `{connection}` uses secret `{secret}`, which was not resolved")]
+pub struct MissingSecret {
+    pub connection: String,
+    pub secret: String,
+}
+
+/// Every connection of `pipeline`, its credentials taken from `secrets`.
+pub fn resolve_connections(
+    pipeline: &Pipeline,
+    secrets: &Secrets,
+) -> Result<BTreeMap<String, ResolvedConnection>, MissingSecret> {
+    pipeline
+        .connections
+        .iter()
+        .map(|(name, connection)| {
+            let secret = |secret: &str| {
+                secrets.get(secret).cloned().ok_or_else(|| MissingSecret {
+                    connection: name.clone(),
+                    secret: secret.to_owned(),
+                })
+            };
+            let resolved = match connection {
+                Connection::Fs(fs) => ResolvedConnection::Fs(fs.clone()),
+                Connection::Xapi(xapi) => ResolvedConnection::Xapi(ResolvedXapi {
+                    url: xapi.url.clone(),
+                    username: match &xapi.username {
+                        None => None,
+                        Some(Username::Literal(username)) => Some(username.clone()),
+                        Some(Username::Secret(name)) => Some(secret(name)?.expose().to_owned()),
+                    },
+                    password: xapi.password_secret.as_deref().map(secret).transpose()?,
+                    tls: xapi.tls.clone(),
+                }),
+            };
+            Ok((name.clone(), resolved))
+        })
+        .collect()
+}
