@@ -25,7 +25,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn a_name_reaches_the_same_pool_from_any_runtime() {
     let first = runtime().block_on(async {
-        let connection = resolve_url("sim://production", None)
+        let connection = resolve_url("sim://production", None, None)
             .await
             .unwrap()
             .expect("a simulator URL");
@@ -45,7 +45,7 @@ fn a_name_reaches_the_same_pool_from_any_runtime() {
     });
     // The runtime that resolved the URL first is gone; the pool is not.
     runtime().block_on(async {
-        let again = resolve_url("sim://production/", None)
+        let again = resolve_url("sim://production/", None, None)
             .await
             .unwrap()
             .unwrap();
@@ -68,7 +68,7 @@ async fn a_fixture_file_can_be_given() {
         "pools: [{name: lab, username: admin, password: s3cret, vms: [{name: vm1}]}]",
     )
     .unwrap();
-    let connection = resolve_url("sim://lab", Some(&fixture))
+    let connection = resolve_url("sim://lab", Some(&fixture), None)
         .await
         .unwrap()
         .unwrap();
@@ -80,11 +80,11 @@ async fn a_fixture_file_can_be_given() {
         .unwrap();
     assert!(vms.values().any(|vm| vm.name_label == "vm1"));
 
-    let error = resolve_url("sim://production", Some(&fixture))
+    let error = resolve_url("sim://production", Some(&fixture), None)
         .await
         .expect_err("not in that fixture");
     assert!(matches!(error, SimUrlError::UnknownPool { .. }), "{error}");
-    let error = resolve_url("sim://lab", Some(&dir.path().join("missing.yaml")))
+    let error = resolve_url("sim://lab", Some(&dir.path().join("missing.yaml")), None)
         .await
         .expect_err("no such file");
     assert!(matches!(error, SimUrlError::Fixture(_)), "{error}");

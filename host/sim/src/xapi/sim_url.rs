@@ -54,8 +54,8 @@ pub enum SimUrlError {
     Runtime(String),
 }
 
-/// Which fixture and which pool a simulator was started for.
-type Key = (Option<PathBuf>, String);
+/// Which fixture, state folder and pool a simulator was started for.
+type Key = (Option<PathBuf>, Option<PathBuf>, String);
 
 static REGISTRY: LazyLock<Mutex<HashMap<Key, Arc<OnceCell<Simulator>>>>> =
     LazyLock::new(Mutex::default);
@@ -70,10 +70,12 @@ static RUNTIME: LazyLock<std::io::Result<Runtime>> = LazyLock::new(|| {
 
 /// Resolves `url`: `None` if it is not a `sim://` URL (connect to it as it is), else the running
 /// pool it names, started first if needed. `fixture` is the fixture file to take the pool from
-/// (the built-in fixture if `None`).
+/// (the built-in fixture if `None`); with `state`, the pool keeps its state in that folder
+/// across processes (see `SimOptions::state_dir`), else in a temporary one.
 pub async fn resolve_url(
     url: &str,
     fixture: Option<&Path>,
+    state: Option<&Path>,
 ) -> Result<Option<SimConnection>, SimUrlError> {
     let Some(rest) = url.strip_prefix(SCHEME) else {
         return Ok(None);
@@ -95,12 +97,16 @@ pub async fn resolve_url(
     let cell = {
         let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
         registry
-            .entry((fixture.clone(), name.to_owned()))
+            .entry((
+                fixture.clone(),
+                state.map(Path::to_path_buf),
+                name.to_owned(),
+            ))
             .or_default()
             .clone()
     };
     let sim = cell
-        .get_or_try_init(|| start(fixture.as_deref(), name))
+        .get_or_try_init(|| start(fixture.as_deref(), state, name))
         .await?;
     let pool = &sim.pools()[0];
     Ok(Some(SimConnection {
@@ -111,8 +117,13 @@ pub async fn resolve_url(
     }))
 }
 
-/// Starts the pool `name` of `fixture` alone, on the simulators' runtime.
-async fn start(fixture: Option<&Path>, name: &str) -> Result<Simulator, SimUrlError> {
+/// Starts the pool `name` of `fixture` alone, on the simulators' runtime, keeping its state in
+/// `state` if given.
+async fn start(
+    fixture: Option<&Path>,
+    state: Option<&Path>,
+    name: &str,
+) -> Result<Simulator, SimUrlError> {
     let (mut fixture, origin) = match fixture {
         Some(path) => (Fixture::load(path)?, path.display().to_string()),
         None => (Fixture::builtin(), "the built-in fixture".to_owned()),
@@ -130,8 +141,12 @@ async fn start(fixture: Option<&Path>, name: &str) -> Result<Simulator, SimUrlEr
         .as_ref()
         .map_err(|error| SimUrlError::Runtime(error.to_string()))?;
     remove_temporary_folders_at_exit();
+    let options = SimOptions {
+        state_dir: state.map(Path::to_path_buf),
+        ..SimOptions::default()
+    };
     let started = runtime
-        .spawn(async move { Simulator::start(&fixture, SimOptions::default()).await })
+        .spawn(async move { Simulator::start(&fixture, options).await })
         .await;
     let failed = |source| SimUrlError::Start {
         name: name.to_owned(),
@@ -170,13 +185,18 @@ mod tests {
     #[tokio::test]
     async fn other_urls_are_not_simulators_and_bad_ones_are_refused() {
         for url in ["https://pool.example", "http://127.0.0.1/", "production"] {
-            assert!(resolve_url(url, None).await.unwrap().is_none(), "{url}");
+            assert!(
+                resolve_url(url, None, None).await.unwrap().is_none(),
+                "{url}"
+            );
         }
         for url in ["sim://", "sim:///", "sim://a/b", "sim://a?x=1"] {
-            let error = resolve_url(url, None).await.expect_err(url);
+            let error = resolve_url(url, None, None).await.expect_err(url);
             assert!(matches!(error, SimUrlError::Malformed { .. }), "{url}");
         }
-        let error = resolve_url("sim://nope", None).await.expect_err("unknown");
+        let error = resolve_url("sim://nope", None, None)
+            .await
+            .expect_err("unknown");
         assert!(
             error.to_string().contains("production, recovery"),
             "{error}"
