@@ -106,7 +106,7 @@ impl lifeboat_sdk::Operation for DrCopy {
         })?;
         for t in targets.iter().filter(|t| t.settings.delete_first) {
             let existing = replicas::of_vm(&target, &context, &vm.uuid)?;
-            let mut candidates = replicas::candidates(&existing, &t.sr.uuid);
+            let mut candidates = replicas::candidates(&existing, &t.sr.uuid, &[]);
             candidates.push(lifeboat_sdk::policy::Candidate {
                 id: replicas::UPCOMING.into(),
                 timestamp_ms: context.now_ms,
@@ -140,10 +140,14 @@ impl lifeboat_sdk::Operation for DrCopy {
             None => None,
         };
         let replicas = copied?;
+        let made_now: Vec<String> = replicas
+            .iter()
+            .filter_map(|replica| replica["vm"].as_str().map(str::to_owned))
+            .collect();
 
         for t in targets.iter().filter(|t| !t.settings.delete_first) {
             let existing = replicas::of_vm(&target, &context, &vm.uuid)?;
-            let candidates = replicas::candidates(&existing, &t.sr.uuid);
+            let candidates = replicas::candidates(&existing, &t.sr.uuid, &made_now);
             lifeboat_sdk::tasks::run("clean", None, |task| {
                 removed.extend(replicas::apply_retention(
                     &target,

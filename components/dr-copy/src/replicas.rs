@@ -47,9 +47,11 @@ pub fn remove_interrupted(
     Ok(removed)
 }
 
-/// The complete copies on `sr_uuid`, as retention candidates (oldest first).
-pub fn candidates(replicas: &[VmRecord], sr_uuid: &str) -> Vec<Candidate> {
-    replicas
+/// The complete copies on `sr_uuid`, as retention candidates, oldest first; among copies made
+/// in the same second, the ones this run made (`made_now`) come last, so the newest is the new
+/// one.
+pub fn candidates(replicas: &[VmRecord], sr_uuid: &str, made_now: &[String]) -> Vec<Candidate> {
+    let mut candidates: Vec<Candidate> = replicas
         .iter()
         .filter(|vm| string_map::get(&vm.other_config, marks::SR) == Some(sr_uuid))
         .map(|vm| Candidate {
@@ -61,7 +63,9 @@ pub fn candidates(replicas: &[VmRecord], sr_uuid: &str) -> Vec<Candidate> {
             size: 0,
             tags: vm.tags.clone(),
         })
-        .collect()
+        .collect();
+    candidates.sort_by_key(|c| (c.timestamp_ms, made_now.contains(&c.id)));
+    candidates
 }
 
 /// The id of the copy about to be made, when retention runs before it exists: it stands for

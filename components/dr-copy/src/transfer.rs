@@ -106,10 +106,7 @@ fn mark(
                 .iter()
                 .map(|(key, value)| (key.clone(), Some(value.clone())))
                 .collect(),
-            blocked_operations: vec![
-                ("start".into(), Some(marks::START_BLOCKED.into())),
-                ("start_on".into(), Some(marks::START_BLOCKED.into())),
-            ],
+            blocked_operations: replica_blocks(&record),
             add_tags: tags,
             remove_tags: Vec::new(),
             ha_restart_priority: had_ha.then(String::new),
@@ -136,6 +133,20 @@ fn mark(
         },
     )?;
     Ok(json!({ "sr": t.sr.uuid, "vm": record.uuid, "name_label": name }))
+}
+
+/// A replica is blocked from starting and from nothing else: blocks it inherited from the
+/// source (a `destroy` block, say) would keep its own job's retention from removing it.
+fn replica_blocks(record: &VmRecord) -> Vec<(String, Option<String>)> {
+    let mut blocks: Vec<(String, Option<String>)> = record
+        .blocked_operations
+        .iter()
+        .filter(|(operation, _)| operation != "start" && operation != "start_on")
+        .map(|(operation, _)| (operation.clone(), None))
+        .collect();
+    blocks.push(("start".into(), Some(marks::START_BLOCKED.into())));
+    blocks.push(("start_on".into(), Some(marks::START_BLOCKED.into())));
+    blocks
 }
 
 fn vdi_marks(pairs: &[(String, String)]) -> VdiChanges {

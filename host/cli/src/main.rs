@@ -1,9 +1,10 @@
 //! `lifeboat`: protects virtual machines on XCP-ng / XenServer and OpenStack.
 //!
 //! Exit codes: 0 success, 1 the operation failed (the message says why and what to do), 2 the
-//! command line was wrong.
+//! command line or the input was wrong; `lifeboat run` adds 3 for a run that partly failed.
 
 mod disk;
+mod pipeline;
 mod progress;
 mod sim;
 
@@ -26,6 +27,12 @@ enum Command {
     /// Simulated XCP-ng / XenServer pools: serve them, print the built-in fixture.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Run a pipeline file: its steps, once per selected VM, as sandboxed components.
+    Run(pipeline::RunArgs),
+    /// Check a pipeline file without running it.
+    Validate(pipeline::ValidateArgs),
+    /// Print the JSON Schema of pipeline files (for editors and validators).
+    Schema,
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +40,9 @@ fn main() -> std::process::ExitCode {
     let outcome = match cli.command {
         Command::Disk(command) => disk::run(command),
         Command::Sim(command) => sim::run(command),
+        Command::Run(args) => return pipeline::run(args),
+        Command::Validate(args) => return pipeline::validate(args),
+        Command::Schema => return pipeline::schema(),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -22,6 +22,7 @@ mod location;
 pub mod model;
 mod read;
 mod resolved;
+pub mod run;
 mod schema;
 pub mod secrets;
 mod template;

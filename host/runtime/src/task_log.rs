@@ -93,6 +93,9 @@ pub struct TaskLog {
     sink: Arc<dyn EventSink>,
     next_id: Arc<AtomicU64>,
     prefix: Arc<str>,
+    /// The parent of top-level tasks: the run's id, as Xen Orchestra's VM tasks name their job
+    /// run.
+    root: Option<Arc<str>>,
 }
 
 impl TaskLog {
@@ -103,10 +106,17 @@ impl TaskLog {
             sink,
             next_id: Arc::new(AtomicU64::new(1)),
             prefix: prefix.into(),
+            root: None,
         }
     }
 
-    /// Starts a task under `parent` (a root task without one).
+    /// The same log, its top-level tasks children of `root` (a job run's id).
+    pub fn under(mut self, root: &str) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Starts a task under `parent` (without one, under the log's root if it has one).
     pub fn start(&self, parent: Option<&Task>, message: &str, data: Option<Json>) -> Task {
         let id = format!(
             "{}.{}",
@@ -115,7 +125,10 @@ impl TaskLog {
         );
         self.sink.emit(Event::Start {
             task: id.clone(),
-            parent: parent.map(|p| p.id.clone()),
+            parent: match parent {
+                Some(parent) => Some(parent.id.clone()),
+                None => self.root.as_deref().map(str::to_owned),
+            },
             message: message.to_owned(),
             data,
             timestamp: now_ms(),

@@ -302,7 +302,7 @@ async fn a_replica_of_this_job_is_not_copied_again() {
             env(
                 "dr-copy",
                 context(START + DAY),
-                &[pools.recovery.clone()],
+                std::slice::from_ref(&pools.recovery),
                 Arc::new(RunObjects::default()),
                 Arc::default(),
             ),

@@ -53,7 +53,7 @@ async fn destroying_a_vm_the_job_does_not_own_is_refused_and_logged() {
                 env(
                     "rogue",
                     context(1),
-                    &[lab.clone()],
+                    std::slice::from_ref(&lab),
                     Arc::new(RunObjects::default()),
                     events.clone(),
                 ),
@@ -94,7 +94,7 @@ async fn a_vm_with_the_jobs_mark_may_be_destroyed_with_its_disks() {
             env(
                 "rogue",
                 context(1),
-                &[lab.clone()],
+                std::slice::from_ref(&lab),
                 Arc::new(RunObjects::default()),
                 Arc::default(),
             ),
@@ -131,7 +131,13 @@ async fn a_vm_this_run_created_may_be_destroyed() {
     let runtime = runtime(cache.path());
     operation(&runtime, "rogue_destroyer")
         .run(
-            env("rogue", context(1), &[lab.clone()], objects, Arc::default()),
+            env(
+                "rogue",
+                context(1),
+                std::slice::from_ref(&lab),
+                objects,
+                Arc::default(),
+            ),
             &json!({ "pool": "lab", "vm": clone_uuid }),
             Limits::default(),
         )

@@ -60,6 +60,11 @@ pub struct Fingerprint([u8; 32]);
 const MAX_CERTIFICATE_FILE: u64 = 1 << 20;
 
 impl Fingerprint {
+    /// The fingerprint whose SHA-256 digest is `digest` (as a pipeline file pins it).
+    pub fn from_sha256(digest: [u8; 32]) -> Self {
+        Fingerprint(digest)
+    }
+
     /// The fingerprint of a certificate in DER form.
     pub fn of_der(der: &[u8]) -> Self {
         Self(Sha256::digest(der).into())
