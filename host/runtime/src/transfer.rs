@@ -74,27 +74,46 @@ pub async fn copy(
         Ok(opened) => opened,
         Err(error) => return sinks.iter().map(|_| Err(error.clone())).collect(),
     };
+    let count = sinks.len();
     let (senders, receivers): (Vec<_>, Vec<_>) = sinks
         .iter()
         .map(|_| mpsc::channel::<io::Result<Bytes>>(CHUNKS_PER_SINK))
         .unzip();
     let length = opened.length;
-    let writers = sinks
-        .into_iter()
-        .zip(receivers)
-        .map(|(sink, receiver)| write(sink, receiver, length, objects));
-    let (pumped, written) = tokio::join!(
-        pump(opened.body, senders, length, progress),
-        futures_util::future::join_all(writers)
+    let writers = futures_util::future::join_all(
+        sinks
+            .into_iter()
+            .zip(receivers)
+            .map(|(sink, receiver)| write(sink, receiver, length, objects)),
     );
-    let verdict = match (pumped, opened.verdict) {
-        (Err(error), _) => Err(errors::transfer(format!("{what}: {error}"))),
-        (Ok(_), Some(task)) => task
-            .wait()
-            .await
-            .map(drop)
-            .map_err(|error| errors::from_xapi(&error)),
-        (Ok(_), None) => Ok(()),
+    let source_done = async {
+        match (
+            pump(opened.body, senders, length, progress).await,
+            opened.verdict,
+        ) {
+            (Err(error), _) => Err(errors::transfer(format!("{what}: {error}"))),
+            (Ok(_), Some(task)) => task
+                .wait()
+                .await
+                .map(drop)
+                .map_err(|error| errors::from_xapi(&error)),
+            (Ok(_), None) => Ok(()),
+        }
+    };
+    tokio::pin!(writers, source_done);
+    // A source that fails stops the sinks at once: a cut export can look like a clean end
+    // to them (xapi's exports end when the connection closes), and an import of unknown
+    // length would otherwise wait for data that never comes.
+    let (verdict, written) = tokio::select! {
+        written = &mut writers => (source_done.await, written),
+        verdict = &mut source_done => match verdict {
+            Ok(()) => (Ok(()), writers.await),
+            Err(failure) => {
+                // The sinks are dropped mid-transfer: their connections close, so the targets
+                // fail their imports and keep nothing, and temporary files are removed.
+                return (0..count).map(|_| Err(failure.clone())).collect();
+            }
+        },
     };
     let mut outcomes = Vec::with_capacity(written.len());
     for result in written {

@@ -1,0 +1,223 @@
+//! A DR pipeline, end to end: the executor selects VMs by tag, runs the built-in dr-copy
+//! component for each, and the pools end up as Xen Orchestra leaves them: replicas named,
+//! tagged, blocked and marked, holding the bytes of the source snapshot, rotated by the
+//! retention policy, interrupted copies removed; the run's log has Xen Orchestra's shape.
+
+use lifeboat_e2e::{Harness, Pools, disks, pipeline, raw, vms};
+use lifeboat_pipeline::run::RunStatus;
+use lifeboat_xapi::records::Vm;
+use serde_json::Value;
+
+const FIXTURE: &str = r#"
+pools:
+  - name: production
+    password: secret
+    srs: [{name: Local, size: 100GiB, default: true}]
+    vms:
+      - name: web01
+        uuid: aaaaaaaa-0000-4000-8000-000000000001
+        power_state: Running
+        tags: [prod]
+        disks:
+          - {name: web01 root, size: 8MiB, content: {fill: 60, seed: 11}}
+          - {name: web01 data, size: 4MiB, content: {fill: 30, seed: 12}}
+      - name: db01
+        uuid: aaaaaaaa-0000-4000-8000-000000000002
+        power_state: Halted
+        tags: [prod]
+        blocked_operations: {destroy: "protected"}
+        disks: [{name: db01 root, size: 6MiB, content: {fill: 50, seed: 13}}]
+      - name: scratch
+        uuid: aaaaaaaa-0000-4000-8000-000000000003
+        disks: [{name: scratch root, size: 2MiB}]
+  - name: recovery
+    password: secret
+    srs: [{name: DR storage, uuid: bbbbbbbb-0000-4000-8000-000000000001, size: 100GiB, default: true}]
+"#;
+
+const PIPELINE: &str = r#"
+version: 1
+name: Nightly DR
+connections:
+  production: { kind: xapi, url: "sim://production" }
+  recovery: { kind: xapi, url: "sim://recovery" }
+steps:
+  - id: replicate
+    uses: dr-copy
+    allow: { xapi: [production, recovery] }
+    for_each: { vms: { pool: production, tags: [prod] } }
+    max_parallel: 2
+    with:
+      vm: "${{ item.uuid }}"
+      source: production
+      target: recovery
+      sr: bbbbbbbb-0000-4000-8000-000000000001
+      settings: { "": { copyRetention: 2, snapshotRetention: 1 } }
+"#;
+
+const DAY: u64 = 86_400_000;
+/// 2024-11-02T03:04:05Z.
+const START: u64 = 1_730_516_645_000;
+
+fn stamp(day: u64) -> String {
+    format!("2024110{}T030405Z", 2 + day)
+}
+
+#[tokio::test]
+async fn replicas_are_marked_hold_the_snapshot_bytes_and_rotate() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let dr = pipeline(PIPELINE);
+    for day in 0..3 {
+        let (report, _) = harness.run(&dr, START + day * DAY).await;
+        assert_eq!(report.status, RunStatus::Success, "day {day}: {report:#?}");
+    }
+    let production = pools.client("production").await;
+    let recovery = pools.client("recovery").await;
+    let replicas = vms(&recovery).await;
+
+    // Two copies of each tagged VM, the two newest; none of the untagged one.
+    let mut names: Vec<&str> = replicas.values().map(|vm| vm.name_label.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("db01 - Nightly DR - ({})", stamp(1)),
+            format!("db01 - Nightly DR - ({})", stamp(2)),
+            format!("web01 - Nightly DR - ({})", stamp(1)),
+            format!("web01 - Nightly DR - ({})", stamp(2)),
+        ]
+    );
+
+    let blocked = "Start operation for this vm is blocked, clone it if you want to use it.";
+    for replica in replicas.values() {
+        assert!(replica.tags.contains(&"Disaster Recovery".to_owned()));
+        assert_eq!(
+            replica.blocked_operations.len(),
+            2,
+            "{:?}",
+            replica.blocked_operations
+        );
+        assert_eq!(replica.blocked_operations["start"], blocked);
+        assert_eq!(replica.blocked_operations["start_on"], blocked);
+        let marks = &replica.other_config;
+        assert_eq!(marks["xo:backup:job"], dr.id);
+        assert_eq!(
+            marks["xo:backup:sr"],
+            "bbbbbbbb-0000-4000-8000-000000000001"
+        );
+        assert!(
+            replica
+                .name_label
+                .starts_with(if marks["xo:backup:vm"].ends_with('1') {
+                    "web01"
+                } else {
+                    "db01"
+                }),
+            "{} marked for {}",
+            replica.name_label,
+            marks["xo:backup:vm"]
+        );
+    }
+
+    // The newest replica of web01 holds the bytes of the snapshot it was exported from.
+    let web01 = production
+        .get_by_uuid::<Vm>("aaaaaaaa-0000-4000-8000-000000000001")
+        .await
+        .unwrap();
+    let web01 = production.get_record(&web01).await.unwrap();
+    assert_eq!(
+        web01.snapshots.len(),
+        1,
+        "snapshotRetention 1 keeps one snapshot"
+    );
+    let snapshot = production.get_record(&web01.snapshots[0]).await.unwrap();
+    let newest = replicas
+        .values()
+        .find(|vm| vm.name_label == format!("web01 - Nightly DR - ({})", stamp(2)))
+        .unwrap();
+    let snapshot_disks = disks(&production, &snapshot).await;
+    let replica_disks = disks(&recovery, newest).await;
+    assert_eq!(snapshot_disks.len(), 2);
+    assert_eq!(replica_disks.len(), 2);
+    for ((device, original), (_, copied)) in snapshot_disks.iter().zip(&replica_disks) {
+        assert!(
+            raw(&production, original).await == raw(&recovery, copied).await,
+            "disk {device} of the replica differs from the snapshot's"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_copy_is_removed_by_the_next_run() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let dr = pipeline(PIPELINE);
+    harness.run(&dr, START).await;
+    let recovery = pools.client("recovery").await;
+    let (replica, _) = vms(&recovery).await.into_iter().next().unwrap();
+    let interrupted = recovery.vm_clone(&replica, "half a copy").await.unwrap();
+    recovery
+        .remove_map_entry(&interrupted, "other_config", "xo:backup:sr")
+        .await
+        .unwrap();
+    let (report, _) = harness.run(&dr, START + DAY).await;
+    assert_eq!(report.status, RunStatus::Success);
+    let left = vms(&recovery).await;
+    assert!(
+        !left.contains_key(&interrupted),
+        "the interrupted copy is gone"
+    );
+    assert_eq!(left.len(), 4, "two runs, two VMs, copyRetention 2");
+}
+
+#[tokio::test]
+async fn the_log_has_xen_orchestras_shape() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let (report, events) = harness.run(&pipeline(PIPELINE), START).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"job.start"));
+    assert_eq!(kinds.last(), Some(&"job.end"));
+    assert_eq!(events[0]["runJobId"], report.run_id.as_str());
+    assert_eq!(events[0]["jobName"], "Nightly DR");
+    let vm_tasks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "task.start" && e["data"]["type"] == "VM")
+        .collect();
+    assert_eq!(vm_tasks.len(), 2);
+    for task in &vm_tasks {
+        assert_eq!(
+            task["parentId"],
+            report.run_id.as_str(),
+            "VM tasks hang off the job run"
+        );
+        let id = task["taskId"].as_str().unwrap();
+        let children: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "task.start" && e["parentId"] == id)
+            .filter_map(|e| e["message"].as_str())
+            .collect();
+        assert!(children.contains(&"export"), "{children:?}");
+        let end = events
+            .iter()
+            .find(|e| e["event"] == "task.end" && e["taskId"] == id)
+            .expect("every VM task ends");
+        assert_eq!(end["status"], "success");
+    }
+    let transfers: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "task.start" && e["message"] == "transfer")
+        .collect();
+    assert_eq!(transfers.len(), 2, "one transfer per VM");
+    let export_ends = events
+        .iter()
+        .filter(|e| {
+            e["event"] == "task.end" && e["result"]["size"].as_u64().is_some_and(|size| size > 0)
+        })
+        .count();
+    assert_eq!(export_ends, 2, "each export ends with its size");
+}
