@@ -73,6 +73,7 @@ fn describe_outputs(text: &mut String, outputs: &serde_json::Value) {
     if let Some(removed) = outputs.get("removed").and_then(|r| r.as_array())
         && !removed.is_empty()
     {
-        let _ = writeln!(text, "      removed {} old cop(y/ies)", removed.len());
+        let copies = if removed.len() == 1 { "copy" } else { "copies" };
+        let _ = writeln!(text, "      removed {} old {copies}", removed.len());
     }
 }
