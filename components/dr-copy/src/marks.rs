@@ -49,3 +49,69 @@ pub fn made_at(vm: &VmRecord) -> Option<u64> {
     let start = name.len().checked_sub(16)?;
     dates::parse_date(name.get(start..)?).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> RunContext {
+        RunContext {
+            job_id: "job".into(),
+            job_name: "Nightly DR".into(),
+            schedule_id: "schedule".into(),
+            run_id: "run".into(),
+            step_id: "step".into(),
+            // 2024-11-02T03:04:05Z
+            now_ms: 1_730_516_645_000,
+        }
+    }
+
+    #[test]
+    fn replicas_are_named_as_xen_orchestra_names_them() {
+        assert_eq!(
+            replica_name("web01", &context()),
+            "web01 - Nightly DR - (20241102T030405Z)"
+        );
+        let marks = job_marks(&context(), "vm-uuid");
+        assert!(marks.contains(&(DATETIME.into(), "20241102T03:04:05Z".into())));
+        assert!(marks.contains(&(VM.into(), "vm-uuid".into())));
+        assert!(
+            !marks.iter().any(|(key, _)| key == SR),
+            "the SR mark comes last, alone"
+        );
+    }
+
+    #[test]
+    fn a_copy_is_dated_by_its_mark_else_by_its_name() {
+        let mut vm = VmRecord {
+            opaque_ref: String::new(),
+            uuid: String::new(),
+            name_label: "web01 - Nightly DR - (20241102T030405Z)".into(),
+            name_description: String::new(),
+            power_state: lifeboat_sdk::xapi::PowerState::Halted,
+            is_a_template: false,
+            is_a_snapshot: false,
+            is_control_domain: false,
+            snapshot_of: String::new(),
+            snapshots: Vec::new(),
+            snapshot_time: String::new(),
+            vbds: Vec::new(),
+            vifs: Vec::new(),
+            resident_on: String::new(),
+            tags: Vec::new(),
+            other_config: Vec::new(),
+            blocked_operations: Vec::new(),
+            current_operations: Vec::new(),
+            ha_restart_priority: String::new(),
+            ha_always_run: false,
+            memory_static_max: 0,
+            vcpus_max: 0,
+        };
+        assert_eq!(made_at(&vm), Some(1_730_516_645_000));
+        vm.other_config = vec![(DATETIME.into(), "20241103T03:04:05Z".into())];
+        assert_eq!(made_at(&vm), Some(1_730_516_645_000 + 86_400_000));
+        vm.other_config.clear();
+        vm.name_label = "renamed by someone".into();
+        assert_eq!(made_at(&vm), None);
+    }
+}

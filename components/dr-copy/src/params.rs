@@ -29,8 +29,12 @@ pub struct Params {
 impl Params {
     /// Every target SR, once each.
     pub fn target_srs(&self) -> Result<Vec<String>, Error> {
-        let mut srs: Vec<String> = self.sr.iter().chain(&self.srs).cloned().collect();
-        srs.dedup();
+        let mut srs: Vec<String> = Vec::new();
+        for sr in self.sr.iter().chain(&self.srs) {
+            if !srs.contains(sr) {
+                srs.push(sr.clone());
+            }
+        }
         if srs.is_empty() {
             return Err(Error::invalid_input(
                 "`sr` (or `srs`): name the SR that receives the copies",
@@ -68,4 +72,39 @@ pub fn copy_retention_settings(merged: &Map<String, Value>, copy_retention: u32)
     settings.remove("exportRetention");
     settings.insert("copyRetention".into(), copy_retention.into());
     Value::Object(settings).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_come_from_sr_and_srs() {
+        let params: Params = lifeboat_sdk::params(
+            &json!({ "vm": "v", "source": "a", "target": "b", "sr": "s1", "srs": ["s2", "s1"] })
+                .to_string(),
+        )
+        .unwrap();
+        assert_eq!(params.target_srs().unwrap(), ["s1", "s2"]);
+        let none: Params =
+            lifeboat_sdk::params(&json!({ "vm": "v", "source": "a", "target": "b" }).to_string())
+                .unwrap();
+        assert!(none.target_srs().unwrap_err().message.contains("`sr`"));
+    }
+
+    #[test]
+    fn the_policy_reads_one_count() {
+        let merged =
+            json!({ "copyRetention": 5, "snapshotRetention": 2, "exportRetention": 3, "days": 7 });
+        let Value::Object(merged) = merged else {
+            unreachable!()
+        };
+        let settings: Value = serde_json::from_str(&copy_retention_settings(&merged, 2)).unwrap();
+        assert_eq!(settings, json!({ "copyRetention": 2, "days": 7 }));
+        let defaults: Settings = lifeboat_sdk::params("{}").unwrap();
+        assert_eq!(defaults.copy_retention, 1);
+        assert!(!defaults.delete_first);
+        assert_eq!(defaults.snapshot_retention, 0);
+    }
 }
