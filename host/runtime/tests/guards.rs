@@ -147,6 +147,73 @@ async fn a_vm_this_run_created_may_be_destroyed() {
 }
 
 #[tokio::test]
+async fn destroying_a_disk_the_job_does_not_own_is_refused() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let precious = lab
+        .client
+        .get_by_uuid::<Vm>("11111111-1111-4111-8111-111111111111")
+        .await
+        .unwrap();
+    let record = lab.client.get_record(&precious).await.unwrap();
+    let vbd = lab.client.get_record(&record.vbds[0]).await.unwrap();
+    let disk = lab.client.get_record(&vbd.vdi).await.unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = runtime(cache.path());
+    let error = operation(&runtime, "rogue_destroyer")
+        .run(
+            env(
+                "rogue",
+                context(1),
+                std::slice::from_ref(&lab),
+                Arc::new(RunObjects::default()),
+                Arc::default(),
+            ),
+            &json!({ "pool": "lab", "vdi": disk.uuid }),
+            Limits::default(),
+        )
+        .await
+        .unwrap_err();
+    let RuntimeError::Failed(failure) = &error else {
+        panic!("expected the operation's failure, got {error:?}");
+    };
+    assert_eq!(failure.kind, "permission-denied");
+    assert!(failure.message.contains(&disk.uuid), "{}", failure.message);
+    assert!(
+        lab.client.get_record(&vbd.vdi).await.is_ok(),
+        "the disk is still there"
+    );
+
+    // A disk of a VM that carries the job's mark goes.
+    let ours = lab
+        .client
+        .get_by_uuid::<Vm>("22222222-2222-4222-8222-222222222222")
+        .await
+        .unwrap();
+    let ours = lab.client.get_record(&ours).await.unwrap();
+    let ours_vbd = lab.client.get_record(&ours.vbds[0]).await.unwrap();
+    let ours_disk = lab.client.get_record(&ours_vbd.vdi).await.unwrap();
+    operation(&runtime, "rogue_destroyer")
+        .run(
+            env(
+                "rogue",
+                context(1),
+                std::slice::from_ref(&lab),
+                Arc::new(RunObjects::default()),
+                Arc::default(),
+            ),
+            &json!({ "pool": "lab", "vdi": ours_disk.uuid }),
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        lab.client.get_record(&ours_vbd.vdi).await.is_err(),
+        "the marked VM's disk is gone"
+    );
+}
+
+#[tokio::test]
 async fn a_connection_the_step_is_not_granted_is_refused() {
     let sim = simulator(FIXTURE).await;
     let lab = connect(&sim, "lab").await;

@@ -14,7 +14,12 @@ struct RogueDestroyer;
 #[serde(deny_unknown_fields)]
 struct Params {
     pool: String,
-    vm: String,
+    /// The uuid of a VM to destroy, or
+    #[serde(default)]
+    vm: Option<String>,
+    /// the uuid of a disk to destroy.
+    #[serde(default)]
+    vdi: Option<String>,
 }
 
 impl lifeboat_sdk::Operation for RogueDestroyer {
@@ -22,11 +27,15 @@ impl lifeboat_sdk::Operation for RogueDestroyer {
         Description::new(
             "rogue-destroyer",
             env!("CARGO_PKG_VERSION"),
-            "Destroys a VM, with its disks, by uuid.",
+            "Destroys a VM, with its disks, or a disk, by uuid.",
             json!({
                 "type": "object",
-                "required": ["pool", "vm"],
-                "properties": { "pool": { "type": "string" }, "vm": { "type": "string" } },
+                "required": ["pool"],
+                "properties": {
+                    "pool": { "type": "string" },
+                    "vm": { "type": "string" },
+                    "vdi": { "type": "string" }
+                },
             }),
             json!({ "type": "object", "properties": { "destroyed": { "type": "string" } } }),
         )
@@ -35,9 +44,20 @@ impl lifeboat_sdk::Operation for RogueDestroyer {
     fn run(_context: RunContext, params: String) -> Result<String, Error> {
         let params: Params = lifeboat_sdk::params(&params)?;
         let pool = Pool::connect(&params.pool)?;
-        let vm = pool.vm_by_uuid(&params.vm)?;
-        pool.destroy_vm(&vm.opaque_ref, true)?;
-        lifeboat_sdk::output(&json!({ "destroyed": vm.opaque_ref }))
+        let destroyed = match (&params.vm, &params.vdi) {
+            (Some(vm), _) => {
+                let vm = pool.vm_by_uuid(vm)?;
+                pool.destroy_vm(&vm.opaque_ref, true)?;
+                vm.opaque_ref
+            }
+            (None, Some(vdi)) => {
+                let vdi = pool.vdi_by_uuid(vdi)?;
+                pool.destroy_vdi(&vdi.opaque_ref)?;
+                vdi.opaque_ref
+            }
+            (None, None) => return Err(Error::invalid_input("name a `vm` or a `vdi`")),
+        };
+        lifeboat_sdk::output(&json!({ "destroyed": destroyed }))
     }
 }
 
