@@ -166,6 +166,44 @@ fn invalid_pipelines_exit_with_2_and_say_where() {
 }
 
 #[test]
+fn secrets_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.yaml");
+    std::fs::write(
+        &path,
+        r#"version: 1
+name: secretive
+secrets:
+  pw: { env: LIFEBOAT_CLI_TEST_PASSWORD }
+connections:
+  nowhere: { kind: xapi, url: "http://127.0.0.1:9/", username: root, password: "${{ secrets.pw }}" }
+steps:
+  - id: one
+    uses: dr-copy
+    allow: { xapi: [nowhere] }
+    with: { vm: "x", source: nowhere, target: nowhere, sr: x }
+"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["run", path.to_str().unwrap(), "--events", "ndjson"])
+        .env("LIFEBOAT_CLI_TEST_PASSWORD", "s3cr3t-value-42")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("lifeboat-cli-tests-cache"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let everything = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(
+        everything.contains("connection \"nowhere\""),
+        "{everything}"
+    );
+    assert!(!everything.contains("s3cr3t-value-42"), "{everything}");
+}
+
+#[test]
 fn the_schema_is_the_committed_one_and_help_documents_exit_codes() {
     let schema = lifeboat(&["schema"]);
     assert_eq!(schema.status.code(), Some(0));
