@@ -6,13 +6,18 @@
 //! - merging a chain of one full disk and five deltas (10 % of the blocks changed in each), against
 //!   `cp` of a file as large as the bytes the merge writes;
 //! - XAPI transfers of a VDI through Lifeboat's client against `curl` on the same simulator, and a
-//!   5,000-VM pool's record and event dumps ([`xapi`]).
+//!   5,000-VM pool's record and event dumps ([`xapi`]);
+//! - what the sandbox costs: a no-op step against a plain call, a 200-VM DR job through the
+//!   executor against the same calls made directly, and a DR copy of a large VM against `curl`
+//!   exporting it ([`dr`]).
 //!
-//! Every command runs as a child process (its time is wall-clock from spawn to exit, its memory
-//! the child's `ru_maxrss`); each is run several times and the median is kept. Inputs are read once
-//! before timing so that every tool starts from the same warm page cache.
+//! Commands run as child processes (their time is wall-clock from spawn to exit, their memory the
+//! child's `ru_maxrss`); each is run several times and the median is kept. Inputs are read once
+//! before timing so that every tool starts from the same warm page cache. The step overhead and
+//! the 200-VM job are timed inside this process, their references beside them.
 
 mod chain;
+mod dr;
 mod measure;
 mod xapi;
 
@@ -28,8 +33,9 @@ use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-/// Benchmarks Lifeboat's VHD conversion and merge against cp and qemu-img, and its XAPI client
-/// against curl on the pool simulator.
+/// Benchmarks Lifeboat's VHD conversion and merge against cp and qemu-img, its XAPI client
+/// against curl on the pool simulator, and its sandboxed DR copies against the same work done
+/// without a sandbox.
 #[derive(Parser)]
 struct Args {
     /// Size of the virtual disks, in GiB.
@@ -60,6 +66,12 @@ enum Benchmark {
     Transfer,
     /// A 5,000-VM simulated pool: get_all_records, event.from, memory per VM.
     Scale,
+    /// A no-op operation step against a plain async call.
+    Overhead,
+    /// A 200-VM DR job through the executor against the same calls made directly.
+    DrScale,
+    /// A DR copy of one large VM by `lifeboat run` against curl exporting it.
+    DrCopy,
 }
 
 fn main() -> Result<()> {
@@ -126,6 +138,15 @@ fn run_all(
     }
     if only.is_none_or(|b| b == Benchmark::Scale) {
         xapi::scale::run(lifeboat, dir)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::Overhead) {
+        dr::overhead::run(dir)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::DrScale) {
+        dr::scale::run(lifeboat, dir, runs)?;
+    }
+    if only.is_none_or(|b| b == Benchmark::DrCopy) {
+        dr::copy::run(lifeboat, dir, size, runs)?;
     }
     Ok(())
 }

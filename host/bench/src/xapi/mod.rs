@@ -7,5 +7,5 @@
 
 pub mod client;
 pub mod scale;
-mod sim;
+pub mod sim;
 pub mod transfer;

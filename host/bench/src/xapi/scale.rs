@@ -8,10 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use lifeboat_xapi::records::Vm;
 use lifeboat_xapi::wire::Encoding;
-use lifeboat_xapi::{Client, ConnectOptions, Value};
-use url::Url;
+use lifeboat_xapi::{Client, Value};
 
-use super::sim::SimProcess;
+use super::sim::{SimPool, SimProcess};
 
 const VMS: usize = 5_000;
 const DISKS_PER_VM: usize = 4;
@@ -37,7 +36,7 @@ pub fn run(lifeboat: &Path, dir: &Path) -> Result<()> {
         VMS * DISKS_PER_VM
     );
     for encoding in [Encoding::Json, Encoding::Xml] {
-        runtime.block_on(measure_calls(&sim, encoding))?;
+        runtime.block_on(measure_calls(sim.pool("scale")?, encoding))?;
     }
     let (rss, peak) = sim.memory_kib()?;
     println!(
@@ -51,12 +50,8 @@ pub fn run(lifeboat: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn measure_calls(sim: &SimProcess, encoding: Encoding) -> Result<()> {
-    let mut options = ConnectOptions::new(
-        Url::parse(&sim.url)?,
-        sim.username.clone(),
-        sim.password.clone(),
-    );
+async fn measure_calls(pool: &SimPool, encoding: Encoding) -> Result<()> {
+    let mut options = pool.options()?;
     options.encoding = Some(encoding);
     let client = Client::connect(options).await.context("login")?;
     let started = Instant::now();

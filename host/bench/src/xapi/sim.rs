@@ -1,4 +1,4 @@
-//! A `lifeboat sim serve` child process: started on a fixture, read for its pool URL and
+//! A `lifeboat sim serve` child process: started on a fixture, read for its pools' URLs and
 //! credentials, measured through `/proc`, stopped on drop.
 
 use std::io::{BufRead, BufReader};
@@ -6,13 +6,32 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use lifeboat_xapi::ConnectOptions;
+use url::Url;
 
-/// A running simulator process and the first pool it serves.
+/// A running simulator process and the pools it serves.
 pub struct SimProcess {
     child: Child,
+    pools: Vec<SimPool>,
+}
+
+/// One pool of the simulator: its master's URL and credentials.
+pub struct SimPool {
+    pub name: String,
     pub url: String,
     pub username: String,
     pub password: String,
+}
+
+impl SimPool {
+    /// What a client needs to log in to this pool.
+    pub fn options(&self) -> Result<ConnectOptions> {
+        Ok(ConnectOptions::new(
+            Url::parse(&self.url)?,
+            self.username.clone(),
+            self.password.clone(),
+        ))
+    }
 }
 
 impl SimProcess {
@@ -26,29 +45,45 @@ impl SimProcess {
             .spawn()
             .with_context(|| format!("cannot start {} sim serve", lifeboat.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let mut pool = None;
+        let mut pools = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let line = line?;
             let words: Vec<&str> = line.split_whitespace().collect();
-            if let ["pool", _, url, "username", username, "password", password] = words[..]
-                && pool.is_none()
+            if let [
+                "pool",
+                name,
+                url,
+                "username",
+                username,
+                "password",
+                password,
+            ] = words[..]
             {
-                pool = Some((url.to_owned(), username.to_owned(), password.to_owned()));
+                pools.push(SimPool {
+                    name: name.to_owned(),
+                    url: url.to_owned(),
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                });
             }
             if words.first() == Some(&"control") {
                 break;
             }
         }
-        let Some((url, username, password)) = pool else {
+        if pools.is_empty() {
             let _ = child.kill();
+            let _ = child.wait();
             bail!("the simulator printed no pool");
-        };
-        Ok(SimProcess {
-            child,
-            url,
-            username,
-            password,
-        })
+        }
+        Ok(SimProcess { child, pools })
+    }
+
+    /// The pool the fixture names `name`.
+    pub fn pool(&self, name: &str) -> Result<&SimPool> {
+        self.pools
+            .iter()
+            .find(|pool| pool.name == name)
+            .with_context(|| format!("the simulator serves no pool {name:?}"))
     }
 
     /// Current and peak resident memory of the simulator, in KiB.

@@ -5,12 +5,11 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use lifeboat_xapi::Client;
 use lifeboat_xapi::records::{Ref, Vdi};
-use lifeboat_xapi::{Client, ConnectOptions};
-use url::Url;
 
 use super::client::CHILD_FLAG;
-use super::sim::SimProcess;
+use super::sim::{SimPool, SimProcess};
 use crate::measure::{Measurement, interleaved};
 use crate::{GIB, MIB, report, sparse_raw, warm};
 
@@ -35,7 +34,8 @@ pub fn run(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Result<()> {
         ),
     )?;
     let sim = SimProcess::start(lifeboat, &fixture)?;
-    let (session, source, target) = session_and_disks(&sim)?;
+    let pool = sim.pool("bench")?;
+    let (session, source, target) = session_and_disks(pool)?;
     let image = dir.join("import.raw");
     let data = sparse_raw(&image, size, 0.25, 7)?;
     warm(&image)?;
@@ -45,13 +45,13 @@ pub fn run(lifeboat: &Path, dir: &Path, size: u64, runs: usize) -> Result<()> {
         let mut command = Command::new(&exe);
         command
             .arg(CHILD_FLAG)
-            .args([mode, &sim.url, &sim.username, &sim.password, vdi, last]);
+            .args([mode, &pool.url, &pool.username, &pool.password, vdi, last]);
         command
     };
     let handler = |name: &str, vdi: &str, format: &str| {
         format!(
             "{}{name}?vdi={vdi}&format={format}&session_id={session}",
-            sim.url
+            pool.url
         )
     };
     let curl = |args: &[&str]| {
@@ -118,17 +118,12 @@ fn ratio(label: &str, tool: &str, ours: &Measurement, reference: &Measurement, b
 }
 
 /// Logs in (the session is for curl's URLs) and finds the two disks.
-fn session_and_disks(sim: &SimProcess) -> Result<(String, String, String)> {
+fn session_and_disks(pool: &SimPool) -> Result<(String, String, String)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let options = ConnectOptions::new(
-            Url::parse(&sim.url)?,
-            sim.username.clone(),
-            sim.password.clone(),
-        );
-        let client = Client::connect(options).await.context("login")?;
+        let client = Client::connect(pool.options()?).await.context("login")?;
         let vdis = client.get_all_records::<Vdi>().await?;
         let find = |name: &str| -> Result<String> {
             vdis.iter()
