@@ -11,7 +11,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{BoxStream, StreamExt};
 use lifeboat_xapi::records::{Ref, Vm};
 use lifeboat_xapi::{ImportSource, PendingTask, RawFormat};
@@ -25,8 +27,11 @@ use crate::host::errors;
 use crate::host::transfers::{SinkPlan, SourcePlan};
 use crate::task_log::Task;
 
-/// Chunks buffered per sink: enough to keep both ends busy, small enough to bound memory.
+/// Pieces buffered per sink: enough to keep both ends busy, small enough to bound memory
+/// (8 × [`PIECE`] per sink).
 const CHUNKS_PER_SINK: usize = 8;
+/// The size of the pieces the source is handed on in.
+const PIECE: usize = 256 * 1024;
 /// Read size for files.
 const FILE_CHUNK: usize = 1 << 20;
 /// How often progress is reported.
@@ -66,8 +71,8 @@ enum Pending {
 pub async fn copy(
     source: SourcePlan,
     sinks: Vec<SinkPlan>,
-    progress: Option<&Task>,
-    objects: &RunObjects,
+    progress: Option<Task>,
+    objects: Arc<RunObjects>,
 ) -> Vec<Result<Done, Error>> {
     let what = source.describe();
     let opened = match open(source).await {
@@ -80,17 +85,21 @@ pub async fn copy(
         .map(|_| mpsc::channel::<io::Result<Bytes>>(CHUNKS_PER_SINK))
         .unzip();
     let length = opened.length;
-    let writers = futures_util::future::join_all(
-        sinks
-            .into_iter()
-            .zip(receivers)
-            .map(|(sink, receiver)| write(sink, receiver, length, objects)),
-    );
+    // The pump and each writer are tasks of their own, so that chunks pass between the
+    // runtime's threads without waking whichever thread polls this future (in the CLI, the
+    // main thread) for every one of them.
+    let writers: Vec<_> = sinks
+        .into_iter()
+        .zip(receivers)
+        .map(|(sink, receiver)| tokio::spawn(write(sink, receiver, length, objects.clone())))
+        .collect();
+    let stop_writers: Vec<_> = writers.iter().map(|w| w.abort_handle()).collect();
+    let pumping = tokio::spawn(pump(opened.body, senders, length, progress));
     let source_done = async {
-        match (
-            pump(opened.body, senders, length, progress).await,
-            opened.verdict,
-        ) {
+        let pumped = pumping
+            .await
+            .unwrap_or_else(|error| Err(format!("the copy stopped: {error}")));
+        match (pumped, opened.verdict) {
             (Err(error), _) => Err(errors::transfer(format!("{what}: {error}"))),
             (Ok(_), Some(task)) => task
                 .wait()
@@ -100,6 +109,7 @@ pub async fn copy(
             (Ok(_), None) => Ok(()),
         }
     };
+    let writers = futures_util::future::join_all(writers);
     tokio::pin!(writers, source_done);
     // A source that fails stops the sinks at once: a cut export can look like a clean end
     // to them (xapi's exports end when the connection closes), and an import of unknown
@@ -109,18 +119,24 @@ pub async fn copy(
         verdict = &mut source_done => match verdict {
             Ok(()) => (Ok(()), writers.await),
             Err(failure) => {
-                // The sinks are dropped mid-transfer: their connections close, so the targets
+                // The sinks are stopped mid-transfer: their connections close, so the targets
                 // fail their imports and keep nothing, and temporary files are removed.
+                for writer in stop_writers {
+                    writer.abort();
+                }
                 return (0..count).map(|_| Err(failure.clone())).collect();
             }
         },
     };
-    let mut outcomes = Vec::with_capacity(written.len());
+    let written = written.into_iter().map(|joined| {
+        joined.unwrap_or_else(|error| Err(errors::internal(format!("a transfer stopped: {error}"))))
+    });
+    let mut outcomes = Vec::with_capacity(count);
     for result in written {
         outcomes.push(match (&verdict, result) {
             (Ok(()), Ok((done, pending))) => settle(pending).await.map(|()| done),
             (Err(failure), Ok((_, pending))) => {
-                undo(pending, objects).await;
+                undo(pending, &objects).await;
                 Err(failure.clone())
             }
             (_, Err(error)) => Err(error),
@@ -191,46 +207,64 @@ async fn open(source: SourcePlan) -> Result<Opened, Error> {
     }
 }
 
-/// Reads the source once and hands every chunk to every live sink; returns the bytes read.
+/// Reads the source once and hands every piece of it to every live sink; returns the bytes
+/// read. Small reads (hyper delivers 8 KiB at a time) are gathered into pieces of
+/// [`PIECE`] so that the channels carry few, large messages.
 async fn pump(
     mut body: BoxStream<'static, io::Result<Bytes>>,
     mut senders: Vec<mpsc::Sender<io::Result<Bytes>>>,
     length: Option<u64>,
-    progress: Option<&Task>,
+    progress: Option<Task>,
 ) -> Result<u64, String> {
     let mut read = 0u64;
     let mut reported = Instant::now();
-    while let Some(chunk) = body.next().await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(error) => {
+    let mut piece = BytesMut::new();
+    loop {
+        let next = body.next().await;
+        let ended = match next {
+            Some(Ok(chunk)) => {
+                read += chunk.len() as u64;
+                if piece.is_empty() && chunk.len() >= PIECE {
+                    piece = BytesMut::from(&chunk[..]);
+                } else {
+                    piece.extend_from_slice(&chunk);
+                }
+                false
+            }
+            Some(Err(error)) => {
                 let problem = error.to_string();
                 for sender in &senders {
                     let _ = sender.send(Err(io::Error::other(problem.clone()))).await;
                 }
                 return Err(problem);
             }
+            None => true,
         };
-        read += chunk.len() as u64;
-        let mut live = Vec::with_capacity(senders.len());
-        for sender in senders {
-            // A sink whose receiver is gone has failed; it reports that itself.
-            if sender.send(Ok(chunk.clone())).await.is_ok() {
-                live.push(sender);
+        if piece.len() >= PIECE || (ended && !piece.is_empty()) {
+            let ready = piece.split().freeze();
+            let mut live = Vec::with_capacity(senders.len());
+            for sender in senders {
+                // A sink whose receiver is gone has failed; it reports that itself.
+                if sender.send(Ok(ready.clone())).await.is_ok() {
+                    live.push(sender);
+                }
+            }
+            senders = live;
+            if senders.is_empty() {
+                return Err("every target failed".into());
             }
         }
-        senders = live;
-        if senders.is_empty() {
-            return Err("every target failed".into());
+        if ended {
+            break;
         }
-        if let Some(task) = progress
+        if let Some(task) = &progress
             && reported.elapsed() >= PROGRESS_INTERVAL
         {
             task.progress(read, length.unwrap_or(0));
             reported = Instant::now();
         }
     }
-    if let Some(task) = progress {
+    if let Some(task) = &progress {
         task.progress(read, length.unwrap_or(read));
     }
     Ok(read)
@@ -241,7 +275,7 @@ async fn write(
     sink: SinkPlan,
     receiver: mpsc::Receiver<io::Result<Bytes>>,
     length: Option<u64>,
-    objects: &RunObjects,
+    objects: Arc<RunObjects>,
 ) -> Result<(Done, Pending), Error> {
     let xapi = |error: lifeboat_xapi::Error| errors::from_xapi(&error);
     let counted = CountedReceiver::new(receiver);

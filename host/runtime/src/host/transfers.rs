@@ -103,8 +103,8 @@ impl wit::Host for StepState {
             Some(task) => Some(self.table.get(&task)?.task().clone()),
             None => None,
         };
-        let env = self.env.clone();
-        let outcomes = crate::transfer::copy(source, sinks, progress.as_ref(), &env.objects).await;
+        let objects = self.env.objects.clone();
+        let outcomes = crate::transfer::copy(source, sinks, progress, objects).await;
         Ok(outcomes
             .into_iter()
             .map(|outcome| {
