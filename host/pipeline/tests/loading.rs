@@ -61,7 +61,7 @@ fn the_dr_copy_example_loads() {
             "source": "production",
             "target": "recovery",
             "sr": "7dfd060c-87ff-5eca-ae5f-57fc4e8af20e",
-            "settings": { "": { "copyRetention": 2 } },
+            "settings": { "": { "copyRetention": 1 } },
         })
     );
 }
