@@ -93,8 +93,16 @@ pub async fn copy(
         .zip(receivers)
         .map(|(sink, receiver)| tokio::spawn(write(sink, receiver, length, objects.clone())))
         .collect();
-    let stop_writers: Vec<_> = writers.iter().map(|w| w.abort_handle()).collect();
     let pumping = tokio::spawn(pump(opened.body, senders, length, progress));
+    // Whatever ends this copy — its end, a failed source, or the run's deadline dropping it —
+    // ends its tasks too.
+    let _stop = StopOnDrop(
+        writers
+            .iter()
+            .map(|w| w.abort_handle())
+            .chain([pumping.abort_handle()])
+            .collect(),
+    );
     let source_done = async {
         let pumped = pumping
             .await
@@ -119,11 +127,9 @@ pub async fn copy(
         verdict = &mut source_done => match verdict {
             Ok(()) => (Ok(()), writers.await),
             Err(failure) => {
-                // The sinks are stopped mid-transfer: their connections close, so the targets
-                // fail their imports and keep nothing, and temporary files are removed.
-                for writer in stop_writers {
-                    writer.abort();
-                }
+                // The sinks are stopped mid-transfer (by `_stop`): their connections close, so
+                // the targets fail their imports and keep nothing, and temporary files are
+                // removed.
                 return (0..count).map(|_| Err(failure.clone())).collect();
             }
         },
@@ -143,6 +149,17 @@ pub async fn copy(
         });
     }
     outcomes
+}
+
+/// Aborts the copy's tasks when dropped; aborting a task that has finished does nothing.
+struct StopOnDrop(Vec<tokio::task::AbortHandle>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 async fn open(source: SourcePlan) -> Result<Opened, Error> {
