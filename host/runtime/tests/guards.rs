@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{JOB, Recorded, connect, context, env, operation, runtime, simulator};
+use common::{Call, JOB, Recorded, connect, operation, runtime, simulator};
 use lifeboat_runtime::{Limits, RunObjects, RuntimeError};
 use lifeboat_xapi::records::Vm;
 use serde_json::json;
@@ -49,14 +49,10 @@ async fn destroying_a_vm_the_job_does_not_own_is_refused_and_logged() {
     ] {
         let events = Arc::new(Recorded::default());
         let error = rogue
-            .run(
-                env(
-                    "rogue",
-                    context(1),
-                    std::slice::from_ref(&lab),
-                    Arc::new(RunObjects::default()),
-                    events.clone(),
-                ),
+            .call(
+                std::slice::from_ref(&lab),
+                Arc::new(RunObjects::default()),
+                events.clone(),
                 &json!({ "pool": "lab", "vm": uuid }),
                 Limits::default(),
             )
@@ -90,14 +86,10 @@ async fn a_vm_with_the_jobs_mark_may_be_destroyed_with_its_disks() {
     let record = lab.client.get_record(&vm).await.unwrap();
     let vbd = lab.client.get_record(&record.vbds[0]).await.unwrap();
     rogue
-        .run(
-            env(
-                "rogue",
-                context(1),
-                std::slice::from_ref(&lab),
-                Arc::new(RunObjects::default()),
-                Arc::default(),
-            ),
+        .call(
+            std::slice::from_ref(&lab),
+            Arc::new(RunObjects::default()),
+            Arc::default(),
             &json!({ "pool": "lab", "vm": ours }),
             Limits::default(),
         )
@@ -130,14 +122,10 @@ async fn a_vm_this_run_created_may_be_destroyed() {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     operation(&runtime, "rogue_destroyer")
-        .run(
-            env(
-                "rogue",
-                context(1),
-                std::slice::from_ref(&lab),
-                objects,
-                Arc::default(),
-            ),
+        .call(
+            std::slice::from_ref(&lab),
+            objects,
+            Arc::default(),
             &json!({ "pool": "lab", "vm": clone_uuid }),
             Limits::default(),
         )
@@ -161,14 +149,10 @@ async fn destroying_a_disk_the_job_does_not_own_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let error = operation(&runtime, "rogue_destroyer")
-        .run(
-            env(
-                "rogue",
-                context(1),
-                std::slice::from_ref(&lab),
-                Arc::new(RunObjects::default()),
-                Arc::default(),
-            ),
+        .call(
+            std::slice::from_ref(&lab),
+            Arc::new(RunObjects::default()),
+            Arc::default(),
             &json!({ "pool": "lab", "vdi": disk.uuid }),
             Limits::default(),
         )
@@ -194,14 +178,10 @@ async fn destroying_a_disk_the_job_does_not_own_is_refused() {
     let ours_vbd = lab.client.get_record(&ours.vbds[0]).await.unwrap();
     let ours_disk = lab.client.get_record(&ours_vbd.vdi).await.unwrap();
     operation(&runtime, "rogue_destroyer")
-        .run(
-            env(
-                "rogue",
-                context(1),
-                std::slice::from_ref(&lab),
-                Arc::new(RunObjects::default()),
-                Arc::default(),
-            ),
+        .call(
+            std::slice::from_ref(&lab),
+            Arc::new(RunObjects::default()),
+            Arc::default(),
             &json!({ "pool": "lab", "vdi": ours_disk.uuid }),
             Limits::default(),
         )
@@ -220,14 +200,10 @@ async fn a_connection_the_step_is_not_granted_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let error = operation(&runtime, "rogue_destroyer")
-        .run(
-            env(
-                "rogue",
-                context(1),
-                &[lab],
-                Arc::new(RunObjects::default()),
-                Arc::default(),
-            ),
+        .call(
+            &[lab],
+            Arc::new(RunObjects::default()),
+            Arc::default(),
             &json!({ "pool": "elsewhere", "vm": "11111111-1111-4111-8111-111111111111" }),
             Limits::default(),
         )

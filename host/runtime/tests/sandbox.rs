@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Recorded, context, env, operation, runtime, wasm};
+use common::{Call, Recorded, operation, runtime, wasm};
 use lifeboat_runtime::{CacheOutcome, Limits, RunObjects, RuntimeError, TaskStatus};
 use serde_json::json;
 
@@ -27,14 +27,10 @@ async fn a_noop_runs_and_describes_itself() {
     assert_eq!(description.params_schema, json!({ "type": "object" }));
     let events = Arc::new(Recorded::default());
     let outputs = noop
-        .run(
-            env(
-                "noop",
-                context(0),
-                &[],
-                Arc::new(RunObjects::default()),
-                events,
-            ),
+        .call(
+            &[],
+            Arc::new(RunObjects::default()),
+            events,
             &json!({}),
             Limits::default(),
         )
@@ -50,14 +46,10 @@ async fn a_panic_is_a_trap_that_says_what_the_component_wrote() {
     let trap = operation(&runtime, "trap");
     let events = Arc::new(Recorded::default());
     let error = trap
-        .run(
-            env(
-                "trap",
-                context(0),
-                &[],
-                Arc::new(RunObjects::default()),
-                events,
-            ),
+        .call(
+            &[],
+            Arc::new(RunObjects::default()),
+            events,
             &json!({}),
             Limits::default(),
         )
@@ -85,14 +77,10 @@ async fn a_loop_is_stopped_at_its_deadline() {
     let events = Arc::new(Recorded::default());
     let started = Instant::now();
     let error = spin
-        .run(
-            env(
-                "spin",
-                context(0),
-                &[],
-                Arc::new(RunObjects::default()),
-                events,
-            ),
+        .call(
+            &[],
+            Arc::new(RunObjects::default()),
+            events,
             &json!({}),
             limits(64, Duration::from_millis(300)),
         )
@@ -114,28 +102,20 @@ async fn a_loop_does_not_stop_other_runs() {
     let spin = operation(&runtime, "spin");
     let noop = operation(&runtime, "noop");
     let no_params = json!({});
-    let spinning = spin.run(
-        env(
-            "spin",
-            context(0),
-            &[],
-            Arc::new(RunObjects::default()),
-            Arc::default(),
-        ),
+    let spinning = spin.call(
+        &[],
+        Arc::new(RunObjects::default()),
+        Arc::default(),
         &no_params,
         limits(64, Duration::from_secs(2)),
     );
     let quick = async {
         let mut done = 0;
         for _ in 0..20 {
-            noop.run(
-                env(
-                    "noop",
-                    context(0),
-                    &[],
-                    Arc::new(RunObjects::default()),
-                    Arc::default(),
-                ),
+            noop.call(
+                &[],
+                Arc::new(RunObjects::default()),
+                Arc::default(),
                 &json!({}),
                 Limits::default(),
             )
@@ -156,14 +136,10 @@ async fn memory_beyond_the_limit_is_reported_as_such() {
     let runtime = runtime(cache.path());
     let hog = operation(&runtime, "memory_hog");
     let error = hog
-        .run(
-            env(
-                "memory_hog",
-                context(0),
-                &[],
-                Arc::new(RunObjects::default()),
-                Arc::default(),
-            ),
+        .call(
+            &[],
+            Arc::new(RunObjects::default()),
+            Arc::default(),
             &json!({}),
             limits(32, Duration::from_secs(30)),
         )
@@ -186,14 +162,10 @@ async fn tasks_left_open_are_ended_as_interrupted() {
     let trap = operation(&runtime, "trap");
     let events = Arc::new(Recorded::default());
     let _ = trap
-        .run(
-            env(
-                "trap",
-                context(0),
-                &[],
-                Arc::new(RunObjects::default()),
-                events.clone(),
-            ),
+        .call(
+            &[],
+            Arc::new(RunObjects::default()),
+            events.clone(),
             &json!({}),
             Limits::default(),
         )

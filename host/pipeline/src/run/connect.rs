@@ -36,7 +36,7 @@ impl Connector for DirectConnector {
 }
 
 /// The client's options for a resolved connection.
-pub fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, String> {
+fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, String> {
     let (Some(username), Some(password)) = (&connection.username, &connection.password) else {
         return Err(format!(
             "connection {name:?}: {} needs a username and a password",

@@ -29,7 +29,7 @@ use crate::resolved::{ResolvedConnection, resolve_connections};
 use crate::secrets::Secrets;
 
 pub use components::DEFAULT_POLICY;
-pub use connect::{Connecting, Connector, DirectConnector, options as connect_options};
+pub use connect::{Connecting, Connector, DirectConnector};
 pub use events::{JobEvent, RunEvent, RunSink, RunStatus};
 pub use select::SelectedVm;
 pub use step::ItemReport;

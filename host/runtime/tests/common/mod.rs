@@ -123,3 +123,29 @@ pub async fn connect(sim: &Simulator, name: &str) -> Arc<PoolConnection> {
         client: Client::connect(options).await.expect("login"),
     })
 }
+
+/// Runs an operation once, as a step of a fresh run granting `pools` would.
+pub trait Call {
+    async fn call(
+        &self,
+        pools: &[Arc<PoolConnection>],
+        objects: Arc<RunObjects>,
+        events: Arc<Recorded>,
+        params: &serde_json::Value,
+        limits: lifeboat_runtime::Limits,
+    ) -> Result<serde_json::Value, lifeboat_runtime::RuntimeError>;
+}
+
+impl Call for OperationComponent {
+    async fn call(
+        &self,
+        pools: &[Arc<PoolConnection>],
+        objects: Arc<RunObjects>,
+        events: Arc<Recorded>,
+        params: &serde_json::Value,
+        limits: lifeboat_runtime::Limits,
+    ) -> Result<serde_json::Value, lifeboat_runtime::RuntimeError> {
+        let env = env(self.name(), context(1), pools, objects, events);
+        self.run(env, params, limits).await
+    }
+}
