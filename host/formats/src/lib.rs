@@ -8,6 +8,7 @@
 //!   the VHD directory format, chains, deltas, streaming output and resumable merges.
 //! - [`xva`]: XAPI's XVA export format (a tar of `ova.xml` and checksummed 1 MiB chunks).
 //! - [`xmlrpc`]: the XML-RPC value model and codec shared by `ova.xml` and XAPI's wire protocol.
+//! - [`secret`]: a string that is never shown (passwords, tokens), shared by the clients.
 //!
 //! Pure format code: no network, no async, nothing of Lifeboat's other crates.
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod fileio;
 pub mod fuzzing;
 pub mod raw;
+pub mod secret;
 pub mod vhd;
 pub mod xmlrpc;
 pub mod xva;

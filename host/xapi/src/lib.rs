@@ -12,7 +12,6 @@ mod client;
 pub mod decode;
 pub mod error;
 pub mod records;
-mod secret;
 pub mod tls;
 pub mod wire;
 
@@ -21,5 +20,5 @@ pub use client::{
     PendingTask, RawFormat, VmCompression,
 };
 pub use error::{ApiError, Error, Result};
+pub use lifeboat_formats::secret::Secret;
 pub use lifeboat_formats::xmlrpc::Value;
-pub use secret::Secret;

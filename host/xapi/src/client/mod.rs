@@ -21,7 +21,7 @@ use url::Url;
 use crate::Value;
 use crate::decode::{self, DecodeError};
 use crate::error::{ApiError, Error, Result};
-use crate::secret::Secret;
+use crate::Secret;
 use crate::tls::{self, TlsPolicy};
 use crate::wire::{Call, Encoding};
 pub use events::{Event, EventSubscription, Operation};

@@ -1,4 +1,4 @@
-//! A string that must never be shown: passwords, and session references (bearer credentials).
+//! A string that must never be shown: passwords, session references and tokens (bearer credentials).
 
 use std::fmt;
 
