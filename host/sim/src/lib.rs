@@ -4,8 +4,14 @@
 //! - [`xapi`]: XCP-ng / XenServer pools (XAPI's JSON-RPC and XML-RPC, tasks, events, VHD-backed
 //!   storage), described by YAML fixtures, with a control endpoint for faults and state, and
 //!   optional persistence across restarts.
+//! - [`cloud`]: OpenStack clouds (Keystone, Cinder with backups, Nova, a little Neutron) faithful
+//!   enough for `openstacksdk`, several of them sharing backup stores, with simulated time,
+//!   block contents and a control endpoint for faults and state.
 //! - [`resolve_url`]: `sim://NAME` connection URLs, which start a fixture's pool in-process.
 
+pub mod cloud;
+mod listener;
+mod seeded;
 pub mod xapi;
 
 pub use xapi::{SimConnection, SimUrlError, resolve_url};

@@ -13,6 +13,7 @@ use super::fixture::{PoolSpec, SrSpec};
 use super::pool::cls;
 use super::storage;
 use super::vdi_ops::SIZE_GRANULARITY;
+use crate::seeded::fixture_uuid;
 
 /// The xapi version the simulator claims to be.
 pub const API_VERSION: (i64, i64) = (2, 21);
@@ -466,16 +467,4 @@ pub fn build(
         }
     }
     Ok(db)
-}
-
-/// The uuid a fixture's object gets when the fixture names none: derived from the pool's name,
-/// the object's kind, its position and its name (or, for a disk, its VM's uuid), so the same
-/// fixture always yields the same uuids, and two objects of the same name differ.
-fn fixture_uuid(pool: &str, kind: &str, position: usize, name: &str) -> uuid::Uuid {
-    /// The namespace of Lifeboat's simulator fixtures (a random uuid, fixed once).
-    const FIXTURES: uuid::Uuid = uuid::uuid!("6f1d3a52-8c1e-4d4b-9a57-2f8e0c6b7d31");
-    uuid::Uuid::new_v5(
-        &FIXTURES,
-        format!("{pool}/{kind}/{position}/{name}").as_bytes(),
-    )
 }

@@ -31,9 +31,9 @@ use tokio::sync::watch;
 use super::PoolHandle;
 use super::db::Database;
 use super::faults::Fault;
-use super::listener::serve_connections;
 use super::schema::{CLASSES, ClassDef};
 use super::server::{Body, full};
+use crate::listener::serve_connections;
 
 /// Largest request body accepted (a fault is a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;

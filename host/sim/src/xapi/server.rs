@@ -11,22 +11,21 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use lifeboat_xapi::wire::{self, Encoding};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::dispatch::{Reply, dispatch};
-use super::listener::serve_connections;
 use super::pool::Pool;
+use crate::listener::serve_connections;
 
 /// Largest RPC request body accepted. Real calls are kilobytes; records passed to `create`
 /// stay far below this.
 pub const MAX_RPC_BODY: usize = 16 * 1024 * 1024;
 
-/// The body type of every response.
-pub type Body = BoxBody<Bytes, std::io::Error>;
+pub use crate::listener::Body;
 
 /// Serves `pool` as host `host` on `listener` until `shutdown` turns true.
 pub async fn serve(

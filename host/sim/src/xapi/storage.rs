@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use lifeboat_formats::disk::{DEFAULT_BLOCK_SIZE, block_count};
 use lifeboat_formats::vhd::{NewVhd, VhdFileWriter, VhdSink};
 
+use crate::seeded::{fill_block, mix};
+
 use super::db::Database;
 use super::pool::cls;
 
@@ -56,14 +58,10 @@ pub fn generate_content(
     let threshold = (fill / 100.0 * f64::from(u32::MAX)) as u64;
     let mut written = 0;
     for block in 0..block_count(size, DEFAULT_BLOCK_SIZE) {
-        let mut state = mix(seed ^ mix(u64::from(block) + 1));
-        if state & u64::from(u32::MAX) >= threshold {
+        if mix(seed ^ mix(u64::from(block) + 1)) & u64::from(u32::MAX) >= threshold {
             continue;
         }
-        for chunk in data.chunks_exact_mut(8) {
-            state = mix(state);
-            chunk.copy_from_slice(&state.to_le_bytes());
-        }
+        fill_block(&mut data, seed, u64::from(block));
         let end = (u64::from(block) + 1) * block_size;
         if end > size {
             // Bytes past the virtual size stay zero, as a real disk has none there.
@@ -74,12 +72,4 @@ pub fn generate_content(
     }
     writer.finish()?;
     Ok(written)
-}
-
-/// splitmix64's finaliser: a cheap, well-spread pseudo-random step.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }

@@ -18,10 +18,10 @@ use tokio::sync::Mutex;
 use tracing::debug;
 use url::Url;
 
+use crate::Secret;
 use crate::Value;
 use crate::decode::{self, DecodeError};
 use crate::error::{ApiError, Error, Result};
-use crate::Secret;
 use crate::tls::{self, TlsPolicy};
 use crate::wire::{Call, Encoding};
 pub use events::{Event, EventSubscription, Operation};

@@ -1,11 +1,13 @@
-//! The accept loop shared by the simulator's HTTP faces (a host's XAPI surface and the control
-//! endpoint): one HTTP/1.1 connection task per client, all of them dropped when the shutdown
-//! signal turns true so a stopped pool leaves no connection behind.
+//! The accept loop shared by the simulators' HTTP faces (a host's XAPI surface, the XAPI control
+//! endpoint, a cloud's OpenStack services): one HTTP/1.1 connection task per client, all of them
+//! dropped when the shutdown signal turns true so a stopped simulator leaves no connection behind.
 
 use std::convert::Infallible;
 use std::future::Future;
 
+use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -13,7 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::debug;
 
-use super::server::Body;
+/// The body type of every response.
+pub type Body = BoxBody<Bytes, std::io::Error>;
 
 /// Answers every request arriving on `listener` with `handler` until `shutdown` turns true.
 pub async fn serve_connections<H, F>(

@@ -1,0 +1,256 @@
+//! Cinder v3's backup routes: create, show, list, update, delete, the administrator's actions,
+//! restore, and the record export and import.
+
+use std::collections::BTreeMap;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::wire::{Reply, no_route, wrong_method};
+use super::{Call, accepted_empty, links, missing_wrapper, required, views};
+use crate::cloud::microversion::Microversion;
+use crate::cloud::state::Fail;
+use crate::cloud::state::backups::NewBackup;
+use crate::cloud::state::export::BackupRecord;
+
+pub fn handle(call: &mut Call<'_>, path: &[&str]) -> Result<Reply, Fail> {
+    let method = call.request.method.clone();
+    match (path, &method) {
+        ([], &Method::POST) => create(call),
+        ([] | ["detail"], &Method::GET) => list(call),
+        (["import_record"], &Method::POST) => import(call),
+        ([id], &Method::GET) => {
+            let backup = call.state.backup(call.caller, id)?;
+            Ok(Reply::ok(json!({"backup": views::backup(call, backup)})))
+        }
+        ([id], &Method::PUT) if call.version >= Microversion::new(3, 9) => update(call, id),
+        ([id], &Method::DELETE) => {
+            call.state.delete_backup(call.caller, id, false)?;
+            Ok(accepted_empty())
+        }
+        ([id, "restore"], &Method::POST) => restore(call, id),
+        ([id, "export_record"], &Method::GET) => {
+            let record = call.state.export_backup(call.caller, id)?;
+            Ok(Reply::ok(json!({"backup-record": {
+                "backup_service": record.backup_service,
+                "backup_url": record.backup_url,
+            }})))
+        }
+        ([id, "action"], &Method::POST) => action(call, id),
+        (
+            [] | ["detail"] | ["import_record"] | [_] | [_, "restore" | "export_record" | "action"],
+            _,
+        ) => Ok(wrong_method(call.request)),
+        _ => Err(no_route(call.request)),
+    }
+}
+
+/// The keys a create body may have; from 3.53 Cinder refuses others.
+const CREATE_KEYS: &[&str] = &[
+    "volume_id",
+    "container",
+    "description",
+    "incremental",
+    "force",
+    "name",
+    "snapshot_id",
+    "metadata",
+    "availability_zone",
+];
+
+#[derive(Deserialize)]
+struct NewBackupBody {
+    volume_id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    container: Option<String>,
+    #[serde(default)]
+    incremental: bool,
+    #[serde(default)]
+    force: bool,
+    snapshot_id: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    availability_zone: Option<String>,
+}
+
+fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
+    let body: Map<String, Value> = call.request.json()?;
+    let fields = body
+        .get("backup")
+        .ok_or_else(|| missing_wrapper("backup"))?;
+    if call.version >= Microversion::new(3, 53)
+        && let Some(unknown) = fields
+            .as_object()
+            .and_then(|f| f.keys().find(|k| !CREATE_KEYS.contains(&k.as_str())))
+    {
+        return Err(Fail::BadRequest(format!(
+            "Invalid input for field/attribute backup. Additional properties are not allowed \
+             ('{unknown}' was unexpected)"
+        )));
+    }
+    let body: NewBackupBody = serde_json::from_value(fields.clone())
+        .map_err(|e| Fail::BadRequest(format!("Invalid input for field/attribute backup: {e}")))?;
+    if !body.metadata.is_empty() && call.version < Microversion::new(3, 43) {
+        return Err(Fail::BadRequest(
+            "Invalid input: metadata needs microversion 3.43.".into(),
+        ));
+    }
+    let request = NewBackup {
+        volume_id: required(body.volume_id, "volume_id")?,
+        name: body.name,
+        description: body.description,
+        container: body.container,
+        incremental: body.incremental,
+        force: body.force,
+        snapshot_id: body.snapshot_id,
+        metadata: body.metadata,
+        availability_zone: body.availability_zone,
+    };
+    let id = call.state.create_backup(call.caller, request)?;
+    let backup = call.state.backup(call.caller, &id)?;
+    let href = format!(
+        "{}/volume/v3/{}/backups/{id}",
+        call.base, call.caller.project_id
+    );
+    Ok(Reply::accepted(
+        json!({"backup": {"id": id, "name": backup.name, "links": links(href)}}),
+    ))
+}
+
+fn list(call: &mut Call<'_>) -> Result<Reply, Fail> {
+    let all = call
+        .request
+        .query("all_tenants")
+        .is_some_and(|v| v != "0" && v != "false")
+        && call.caller.is_admin();
+    let name = call.request.query("name");
+    let status = call.request.query("status");
+    let volume_id = call.request.query("volume_id");
+    let backups: Vec<Value> = call
+        .state
+        .backups
+        .values()
+        .filter(|b| !b.deleted && (all || b.project_id == call.caller.project_id))
+        .filter(|b| name.is_none_or(|n| b.name.as_deref() == Some(n)))
+        .filter(|b| status.is_none_or(|s| b.status == s))
+        .filter(|b| volume_id.is_none_or(|v| b.volume_id == v))
+        .map(|b| views::backup(call, b))
+        .collect();
+    let mut body = json!({"backups": backups});
+    if call.version >= Microversion::new(3, 45) && call.request.query("with_count").is_some() {
+        body["count"] = json!(backups_len(&body));
+    }
+    Ok(Reply::ok(body))
+}
+
+fn backups_len(body: &Value) -> usize {
+    body["backups"].as_array().map_or(0, Vec::len)
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    backup: Option<UpdateFields>,
+}
+
+#[derive(Deserialize)]
+struct UpdateFields {
+    name: Option<String>,
+    description: Option<String>,
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+fn update(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
+    let body: UpdateBody = call.request.json()?;
+    let fields = body.backup.ok_or_else(|| missing_wrapper("backup"))?;
+    call.state.update_backup(
+        call.caller,
+        id,
+        fields.name,
+        fields.description,
+        fields.metadata,
+    )?;
+    let backup = call.state.backup(call.caller, id)?;
+    Ok(Reply::ok(json!({"backup": views::backup(call, backup)})))
+}
+
+#[derive(Deserialize)]
+struct RestoreBody {
+    restore: Option<RestoreFields>,
+}
+
+#[derive(Deserialize)]
+struct RestoreFields {
+    volume_id: Option<String>,
+    name: Option<String>,
+}
+
+fn restore(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
+    let body: RestoreBody = call.request.json()?;
+    let fields = body.restore.ok_or_else(|| missing_wrapper("restore"))?;
+    let restore =
+        call.state
+            .restore_backup(call.caller, id, fields.volume_id.as_deref(), fields.name)?;
+    Ok(Reply::accepted(json!({"restore": {
+        "backup_id": restore.backup_id,
+        "volume_id": restore.volume_id,
+        "volume_name": restore.volume_name,
+    }})))
+}
+
+#[derive(Deserialize)]
+struct ImportBody {
+    #[serde(rename = "backup-record")]
+    record: Option<RecordFields>,
+}
+
+#[derive(Deserialize)]
+struct RecordFields {
+    backup_service: Option<String>,
+    backup_url: Option<String>,
+}
+
+fn import(call: &mut Call<'_>) -> Result<Reply, Fail> {
+    let body: ImportBody = call.request.json()?;
+    let record = body
+        .record
+        .ok_or_else(|| missing_wrapper("backup-record"))?;
+    let record = BackupRecord {
+        backup_service: required(record.backup_service, "backup_service")?,
+        backup_url: required(record.backup_url, "backup_url")?,
+    };
+    let id = call.state.import_backup(call.caller, &record)?;
+    let href = format!(
+        "{}/volume/v3/{}/backups/{id}",
+        call.base, call.caller.project_id
+    );
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        json!({"backup": {"id": id, "name": null, "links": links(href)}}),
+    ))
+}
+
+fn action(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
+    let body: BTreeMap<String, Value> = call.request.json()?;
+    let mut actions = body.into_iter();
+    let (Some((name, argument)), None) = (actions.next(), actions.next()) else {
+        return Err(Fail::BadRequest(
+            "There is no such action: expected one action.".into(),
+        ));
+    };
+    match name.as_str() {
+        "os-force_delete" => call.state.delete_backup(call.caller, id, true)?,
+        "os-reset_status" => {
+            let status = required(argument.get("status").and_then(Value::as_str), "status")?;
+            call.state
+                .reset_backup_status(call.caller, id, status.to_owned())?;
+        }
+        other => {
+            return Err(Fail::BadRequest(format!(
+                "There is no such action: {other}"
+            )));
+        }
+    }
+    Ok(accepted_empty())
+}
