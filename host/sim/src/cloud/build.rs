@@ -261,9 +261,7 @@ fn make_volume(
         availability_zone: state.availability_zone.clone(),
         encrypted: kind.is_some_and(|k| k.encrypted),
         metadata: spec.metadata.clone(),
-        image_metadata: image
-            .map(Image::volume_metadata)
-            .unwrap_or_default(),
+        image_metadata: image.map(Image::volume_metadata).unwrap_or_default(),
         attachments: Vec::new(),
         snapshot_id: None,
         source_volid: None,

@@ -161,7 +161,9 @@ impl CloudState {
     pub fn create_backup(&mut self, caller: &Caller, request: NewBackup) -> Outcome<String> {
         let store = self.backup_store()?;
         let volume = self.volume(caller, &request.volume_id)?;
-        match (volume.status.as_str(), request.force) {
+        // A backup of a snapshot reads the snapshot, not the in-use volume: no force needed.
+        let forced = request.force || request.snapshot_id.is_some();
+        match (volume.status.as_str(), forced) {
             ("available", _) | ("in-use", true) => {}
             ("in-use", false) => {
                 return Err(Fail::BadRequest(

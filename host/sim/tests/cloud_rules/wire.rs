@@ -1,0 +1,245 @@
+//! Discovery documents, microversions, URL forms and error envelopes (reference §2.2, §2.3,
+//! §2.8).
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Session, example, send};
+
+#[tokio::test]
+async fn version_documents_answer_without_a_token_with_absolute_self_links() {
+    let sim = example().await;
+    let base = &sim.cloud("east").unwrap().base_url;
+    let root = send(Method::GET, &format!("{base}/identity"), None, None, None).await;
+    assert_eq!(root.status, 300);
+    assert_eq!(root.body["versions"]["values"][0]["id"], "v3.14");
+    let v3 = send(
+        Method::GET,
+        &format!("{base}/identity/v3"),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v3.status, 200);
+    assert_eq!(
+        v3.body["version"]["links"][0]["href"],
+        format!("{base}/identity/v3/")
+    );
+    assert_eq!(v3.body["version"]["status"], "stable");
+
+    let cinder_root = send(Method::GET, &format!("{base}/volume/"), None, None, None).await;
+    assert_eq!(cinder_root.status, 300);
+    for path in ["/volume/v3", "/volume/v3/"] {
+        let doc = send(Method::GET, &format!("{base}{path}"), None, None, None).await;
+        assert_eq!(doc.status, 200, "{path}");
+        let version = &doc.body["versions"][0];
+        assert_eq!(
+            (version["min_version"].as_str(), version["version"].as_str()),
+            (Some("3.0"), Some("3.71"))
+        );
+        let links = version["links"].as_array().unwrap();
+        assert!(
+            links
+                .iter()
+                .any(|l| l["rel"] == "self" && l["href"] == format!("{base}/volume/v3/"))
+        );
+    }
+    let nova = send(
+        Method::GET,
+        &format!("{base}/compute/v2.1/"),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(nova.status, 200);
+    assert_eq!(nova.body["version"]["version"], "2.96");
+    assert_eq!(
+        nova.body["version"]["links"][0]["href"],
+        format!("{base}/compute/v2.1/")
+    );
+    let nova_root = send(Method::GET, &format!("{base}/compute/"), None, None, None).await;
+    assert_eq!(nova_root.body["versions"].as_array().unwrap().len(), 2);
+    let neutron = send(Method::GET, &format!("{base}/network/"), None, None, None).await;
+    assert_eq!(
+        neutron.body["versions"][0]["links"][0]["href"],
+        format!("{base}/network/v2.0/")
+    );
+}
+
+#[tokio::test]
+async fn microversions_are_echoed_defaulted_and_bounded() {
+    let sim = example().await;
+    let admin = Session::east_admin(&sim).await;
+    let asked = admin.volume(Method::GET, "/backups", "3.64", None).await;
+    assert_eq!(asked.header("openstack-api-version"), Some("volume 3.64"));
+    assert!(
+        asked
+            .headers
+            .get_all("vary")
+            .iter()
+            .any(|v| v == "OpenStack-API-Version")
+    );
+    let url = format!(
+        "{}/volume/v3/{}/backups",
+        admin.cloud.base_url, admin.project_id
+    );
+    let none = send(Method::GET, &url, Some(&admin.token), None, None).await;
+    assert_eq!(none.header("openstack-api-version"), Some("volume 3.0"));
+    let latest = admin.volume(Method::GET, "/backups", "latest", None).await;
+    assert_eq!(latest.header("openstack-api-version"), Some("volume 3.71"));
+    let beyond = admin.volume(Method::GET, "/backups", "3.72", None).await;
+    assert!(
+        beyond
+            .error(406, "notAcceptable")
+            .contains("maximum is 3.71")
+    );
+    let garbage = admin.volume(Method::GET, "/backups", "three", None).await;
+    garbage.error(406, "notAcceptable");
+    // Nova also reads its legacy header, and names both in its answer.
+    let url = format!(
+        "{}/compute/v2.1/flavors/detail?is_public=None",
+        admin.cloud.base_url
+    );
+    let mut request = reqwest::Client::new()
+        .get(&url)
+        .header("X-Auth-Token", &admin.token);
+    request = request.header("X-OpenStack-Nova-API-Version", "2.61");
+    let legacy = request.send().await.unwrap();
+    assert_eq!(legacy.headers()["x-openstack-nova-api-version"], "2.61");
+    assert!(legacy.headers().get("x-compute-request-id").is_some());
+    let flavors: serde_json::Value = legacy.json().await.unwrap();
+    assert!(
+        flavors["flavors"][0].get("extra_specs").is_some(),
+        "extra_specs from 2.61"
+    );
+    let old = admin
+        .compute(Method::GET, "/flavors/detail", "2.60", None)
+        .await;
+    assert!(old.body["flavors"][0].get("extra_specs").is_none());
+    assert_eq!(
+        old.body["flavors"][0]["swap"], "",
+        "before 2.75 a swap of 0 is \"\""
+    );
+}
+
+#[tokio::test]
+async fn urls_work_with_and_without_the_project_id_and_refuse_another_project() {
+    let sim = example().await;
+    let admin = Session::east_admin(&sim).await;
+    let base = &admin.cloud.base_url;
+    let with = send(
+        Method::GET,
+        &format!("{base}/volume/v3/{}/volumes", admin.project_id),
+        Some(&admin.token),
+        None,
+        None,
+    )
+    .await;
+    let without = send(
+        Method::GET,
+        &format!("{base}/volume/v3/volumes"),
+        Some(&admin.token),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(with.status, 200);
+    assert_eq!(with.body, without.body);
+    assert_eq!(with.body["volumes"].as_array().unwrap().len(), 3);
+    let recovery = admin.cloud.project_id("recovery").unwrap();
+    let other = send(
+        Method::GET,
+        &format!("{base}/volume/v3/{recovery}/volumes"),
+        Some(&admin.token),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(other.error(400, "badRequest"), "Malformed request url");
+}
+
+#[tokio::test]
+async fn bad_requests_get_openstack_shaped_errors() {
+    let sim = example().await;
+    let admin = Session::east_admin(&sim).await;
+    let base = admin.cloud.base_url.clone();
+    let url = format!("{base}/volume/v3/{}/volumes", admin.project_id);
+
+    let no_token = send(Method::GET, &url, None, None, None).await;
+    assert_eq!(no_token.status, 401);
+    assert_eq!(no_token.body["error"]["code"], 401);
+    assert!(
+        no_token
+            .header("www-authenticate")
+            .unwrap()
+            .contains("/identity")
+    );
+    let bad_token = send(Method::GET, &url, Some("gAAAAAnot-a-token"), None, None).await;
+    assert_eq!(bad_token.status, 401);
+
+    let malformed = reqwest::Client::new()
+        .post(&url)
+        .header("X-Auth-Token", &admin.token)
+        .body("{\"volume\": {\"size\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let body: serde_json::Value = malformed.json().await.unwrap();
+    assert_eq!(body["badRequest"]["code"], 400);
+
+    let unwrapped = admin
+        .volume(Method::POST, "/volumes", "3.71", Some(json!({"size": 1})))
+        .await;
+    assert!(unwrapped.error(400, "badRequest").contains("'volume'"));
+    let bad_size = admin
+        .volume(
+            Method::POST,
+            "/volumes",
+            "3.71",
+            Some(json!({"volume": {"size": "big"}})),
+        )
+        .await;
+    assert!(bad_size.error(400, "badRequest").contains("size"));
+
+    let unknown = admin
+        .volume(
+            Method::GET,
+            "/volumes/00000000-0000-0000-0000-000000000000",
+            "3.71",
+            None,
+        )
+        .await;
+    assert_eq!(
+        unknown.error(404, "itemNotFound"),
+        "Volume 00000000-0000-0000-0000-000000000000 could not be found."
+    );
+    let unknown_backup = admin
+        .volume(Method::DELETE, "/backups/nope", "3.64", None)
+        .await;
+    unknown_backup.error(404, "itemNotFound");
+    let unknown_server = admin
+        .compute(Method::GET, "/servers/nope", "2.96", None)
+        .await;
+    unknown_server.error(404, "itemNotFound");
+    let no_route = send(Method::GET, &format!("{base}/nowhere"), None, None, None).await;
+    no_route.error(404, "itemNotFound");
+    let wrong_method = admin.volume(Method::PATCH, "/volumes", "3.71", None).await;
+    assert_eq!(wrong_method.status, 405);
+
+    // Cinder and Nova refuse bodies over 112 KiB before reading them.
+    let huge = json!({"volume": {"size": 1, "name": "x".repeat(200 * 1024)}});
+    let too_large = admin
+        .volume(Method::POST, "/volumes", "3.71", Some(huge))
+        .await;
+    too_large.error(413, "overLimit");
+    // Every answer carries a request id.
+    assert!(
+        too_large
+            .header("x-openstack-request-id")
+            .unwrap()
+            .starts_with("req-")
+    );
+}
