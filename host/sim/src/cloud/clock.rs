@@ -8,6 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
+/// The longest jump of simulated time the clock takes at once (a century): time stays far from
+/// the ends of what durations and dates can hold.
+pub const MAX_ADVANCE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// A cloud's clock.
 #[derive(Debug)]
 pub struct Clock {
@@ -32,12 +36,16 @@ impl Clock {
 
     /// The wall-clock time of a simulated instant.
     pub fn wall(&self, at: Duration) -> DateTime<Utc> {
-        self.started_wall + chrono::Duration::from_std(at).unwrap_or(chrono::Duration::MAX)
+        chrono::Duration::from_std(at)
+            .ok()
+            .and_then(|at| self.started_wall.checked_add_signed(at))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
-    /// Moves simulated time forward.
+    /// Moves simulated time forward, at most [`MAX_ADVANCE`] at a time.
     pub fn advance(&self, by: Duration) {
-        *self.advanced.lock().expect("the clock is never poisoned") += by;
+        let mut advanced = self.advanced.lock().expect("the clock is never poisoned");
+        *advanced = advanced.saturating_add(by.min(MAX_ADVANCE));
     }
 }
 

@@ -552,3 +552,81 @@ fn unique<'a>(
     }
     Ok(seen)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> String {
+        CloudFixture::parse(text, "f.yaml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_example_is_valid() {
+        let fixture = CloudFixture::builtin();
+        assert_eq!(fixture.clouds.len(), 2);
+        let east = &fixture.clouds[0];
+        assert_eq!(east.projects.len(), 2, "two tenants");
+        assert_eq!(
+            east.instances[0].volumes.len(),
+            3,
+            "one instance of three volumes"
+        );
+        assert!(
+            east.instances[0].volumes[0].image.is_some(),
+            "the first boots from an image"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_place_and_the_problem() {
+        let unknown_key = refused("clouds:\n  - name: c\n    colour: blue\n");
+        assert!(
+            unknown_key.contains("f.yaml") && unknown_key.contains("colour"),
+            "{unknown_key}"
+        );
+        assert!(unknown_key.contains("line 3"), "{unknown_key}");
+        let missing = refused(
+            "clouds:\n  - name: c\n    users: [{name: u, password: p, roles: {nowhere: member}}]\n",
+        );
+        assert!(
+            missing.contains("user u: unknown project \"nowhere\""),
+            "{missing}"
+        );
+        let role = refused(
+            "clouds:\n  - name: c\n    projects: [{name: p}]\n    users: [{name: u, password: x, roles: {p: god}}]\n",
+        );
+        assert!(role.contains("role \"god\""), "{role}");
+        let twice = refused("clouds:\n  - name: c\n  - name: c\n");
+        assert!(twice.contains("two clouds are named \"c\""), "{twice}");
+        let store = refused("clouds:\n  - {name: c, backup_store: s3}\n");
+        assert!(store.contains("backup_store \"s3\""), "{store}");
+        let cidr = refused("clouds:\n  - name: c\n    networks: [{name: n, cidr: 10.0.0.0/33}]\n");
+        assert!(cidr.contains("cidr"), "{cidr}");
+        let version = refused("clouds:\n  - name: c\n    microversions: {volume: three}\n");
+        assert!(version.contains("MAJOR.MINOR"), "{version}");
+    }
+
+    #[test]
+    fn instances_and_volumes_are_checked() {
+        let base = "clouds:\n  - name: c\n    projects: [{name: p}]\n    flavors: [{name: f, vcpus: 1, ram_mib: 64}]\n";
+        let no_volumes = refused(&format!(
+            "{base}    instances: [{{name: i, project: p, flavor: f, volumes: []}}]\n"
+        ));
+        assert!(no_volumes.contains("needs at least one"), "{no_volumes}");
+        let no_flavor = refused(&format!(
+            "{base}    instances: [{{name: i, project: p, flavor: g, volumes: [{{name: v, size_gib: 1}}]}}]\n"
+        ));
+        assert!(no_flavor.contains("unknown flavor \"g\""), "{no_flavor}");
+        let too_much = refused(&format!(
+            "{base}    volumes: [{{name: v, project: p, size_gib: 1, data: {{seed: 1, blocks: 5000}}}}]\n"
+        ));
+        assert!(too_much.contains("data.blocks 5000"), "{too_much}");
+        let orphan = refused(&format!("{base}    volumes: [{{name: v, size_gib: 1}}]\n"));
+        assert!(orphan.contains("volume v: no project"), "{orphan}");
+        let empty = refused(&format!(
+            "{base}    volumes: [{{name: v, project: p, size_gib: 0}}]\n"
+        ));
+        assert!(empty.contains("at least 1"), "{empty}");
+    }
+}

@@ -94,6 +94,38 @@ impl Cloud {
         })
     }
 
+    /// A cloud of `fixture` that is not served: its requests are answered in-process by
+    /// [`Cloud::answer`] (the fuzz target does this). `None` if the fixture has no such cloud.
+    pub fn offline(fixture: &CloudFixture, name: &str) -> Option<Cloud> {
+        let spec = fixture.clouds.iter().find(|c| c.name == name)?;
+        let store = spec.backup_store.as_ref().and_then(|store| {
+            let spec = fixture.backup_stores.iter().find(|s| &s.name == store)?;
+            Some(Arc::new(BackupStore::new(spec)))
+        });
+        Some(Cloud::new(spec, store, "http://cloud.invalid".into()))
+    }
+
+    /// The cloud `spec` describes, reached at `base_url`.
+    fn new(spec: &fixture::CloudSpec, store: Option<Arc<BackupStore>>, base_url: String) -> Cloud {
+        Cloud {
+            name: spec.name.clone(),
+            region: spec.region.clone(),
+            base_url,
+            state: Mutex::new(build::build(spec, store, Arc::new(clock::Clock::new()))),
+        }
+    }
+
+    /// Answers one request in-process, as the server would.
+    pub fn answer(
+        &self,
+        method: http::Method,
+        uri: &http::Uri,
+        headers: http::HeaderMap,
+        body: bytes::Bytes,
+    ) -> http::Response<crate::listener::Body> {
+        api::answer(self, method, uri, headers, body)
+    }
+
     /// What `GET /_sim/state` shows.
     pub fn state_json(&self) -> Value {
         self.with(|state| api::control_state(state))
@@ -170,13 +202,7 @@ impl CloudSimulator {
                 .backup_store
                 .as_deref()
                 .and_then(|name| stores.get(name).cloned());
-            let state = build::build(spec, store, Arc::new(clock::Clock::new()));
-            let cloud = Arc::new(Cloud {
-                name: spec.name.clone(),
-                region: spec.region.clone(),
-                base_url: format!("http://{bound}"),
-                state: Mutex::new(state),
-            });
+            let cloud = Arc::new(Cloud::new(spec, store, format!("http://{bound}")));
             let serving = cloud.clone();
             tokio::spawn(serve_connections(listener, stop.clone(), move |request| {
                 api::handle(serving.clone(), request)

@@ -243,3 +243,133 @@ async fn bad_requests_get_openstack_shaped_errors() {
             .starts_with("req-")
     );
 }
+
+/// Mutated requests — paths, methods, microversions and bodies cut, flipped and spliced — get
+/// answers, never a panic or a 5xx other than the 503 of a missing service. The fuzz target
+/// `cloud_api` does the same without bounds; this keeps CI honest without nightly.
+#[test]
+fn mutated_requests_get_answers_and_never_a_server_error() {
+    use bytes::Bytes;
+    use http::{HeaderMap, HeaderValue, Uri};
+    use lifeboat_sim::cloud::{Cloud, CloudFixture};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    let cloud = Cloud::offline(&CloudFixture::builtin(), "east").unwrap();
+    let login = super::password_auth("admin", "east-admin-secret", "production").to_string();
+    let answer = cloud.answer(
+        Method::POST,
+        &Uri::from_static("/identity/v3/auth/tokens"),
+        HeaderMap::new(),
+        Bytes::from(login),
+    );
+    let token = answer.headers()["x-subject-token"].clone();
+    let data = cloud.volume_id("web-1-data").unwrap();
+    let seeds: Vec<(Method, String, &str, String)> = vec![
+        (
+            Method::POST,
+            "/volume/v3/backups".into(),
+            "volume 3.64",
+            json!({"backup": {"volume_id": data, "force": true, "incremental": false}}).to_string(),
+        ),
+        (
+            Method::POST,
+            "/volume/v3/volumes".into(),
+            "volume 3.71",
+            json!({"volume": {"size": 1, "name": "x", "metadata": {"a": "b"}}}).to_string(),
+        ),
+        (
+            Method::POST,
+            format!("/volume/v3/volumes/{data}/action"),
+            "volume 3.71",
+            json!({"os-set_image_metadata": {"metadata": {"k": "v"}}}).to_string(),
+        ),
+        (
+            Method::POST,
+            "/compute/v2.1/servers".into(),
+            "compute 2.96",
+            json!({"server": {"name": "s", "flavorRef": "f", "networks": "none",
+                "block_device_mapping_v2": [{"boot_index": 0, "uuid": data,
+                "source_type": "volume", "destination_type": "volume"}]}})
+            .to_string(),
+        ),
+        (
+            Method::POST,
+            "/volume/v3/backups/import_record".into(),
+            "volume 3.64",
+            json!({"backup-record": {"backup_service": "cinder.backup.drivers.swift",
+                "backup_url": "eyJpZCI6ICJ4IiwgInNpemUiOiAxfQ=="}})
+            .to_string(),
+        ),
+        (
+            Method::POST,
+            "/identity/v3/auth/tokens".into(),
+            "",
+            super::password_auth("alice", "x", "production").to_string(),
+        ),
+        (
+            Method::POST,
+            "/_sim/clock/advance".into(),
+            "",
+            json!({"seconds": 1e300}).to_string(),
+        ),
+        (
+            Method::PUT,
+            format!("/_sim/volumes/{data}/content?offset=18446744073709551615"),
+            "",
+            "abc".into(),
+        ),
+    ];
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+    let mut random = StdRng::seed_from_u64(5);
+    for _ in 0..4000 {
+        let (method, path, version, body) = &seeds[random.random_range(0..seeds.len())];
+        let mut body = body.clone().into_bytes();
+        for _ in 0..random.random_range(0..4) {
+            match random.random_range(0..3) {
+                0 if !body.is_empty() => {
+                    let at = random.random_range(0..body.len());
+                    body[at] = random.random();
+                }
+                1 if !body.is_empty() => body.truncate(random.random_range(0..body.len())),
+                _ => {
+                    let (_, _, _, other) = &seeds[random.random_range(0..seeds.len())];
+                    let at = random.random_range(0..=body.len());
+                    body.splice(at..at, other.bytes().take(20));
+                }
+            }
+        }
+        let method = if random.random_bool(0.1) {
+            methods[random.random_range(0..4)].clone()
+        } else {
+            method.clone()
+        };
+        let mut path = path.clone();
+        if random.random_bool(0.2) {
+            path.push_str(
+                ["/x", "/action", "/../detail", "/restore", "?limit=-1"][random.random_range(0..5)],
+            );
+        }
+        let Ok(uri) = path.parse::<Uri>() else {
+            continue;
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("x-auth-token", token.clone());
+        let version = if random.random_bool(0.1) {
+            "volume 9.99"
+        } else {
+            version
+        };
+        if let Ok(version) = HeaderValue::from_str(version) {
+            headers.insert("openstack-api-version", version);
+        }
+        let status = cloud
+            .answer(method.clone(), &uri, headers, Bytes::from(body))
+            .status()
+            .as_u16();
+        assert!(
+            status < 500 || status == 503,
+            "{status} for {method} {path}"
+        );
+    }
+}

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::wire::{Incoming, Reply, Service, failure, no_route, wrong_method};
 use crate::cloud::Cloud;
-use crate::cloud::clock::timestamp;
+use crate::cloud::clock::{MAX_ADVANCE, timestamp};
 use crate::cloud::fixture::Timings;
 use crate::cloud::state::{CloudState, Fail, Fault};
 
@@ -69,7 +69,13 @@ struct Advance {
 fn advance(cloud: &Cloud, request: &Incoming) -> Result<Reply, Fail> {
     let Advance { seconds } = request.json()?;
     let by = Duration::try_from_secs_f64(seconds)
-        .map_err(|_| Fail::BadRequest(format!("seconds {seconds} is not a duration")))?;
+        .ok()
+        .filter(|by| *by <= MAX_ADVANCE)
+        .ok_or_else(|| {
+            Fail::BadRequest(format!(
+                "seconds {seconds} is not a duration of at most a century"
+            ))
+        })?;
     cloud.advance(by);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

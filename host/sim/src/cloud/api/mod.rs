@@ -51,8 +51,18 @@ pub async fn handle(cloud: Arc<Cloud>, request: Request<IncomingBody>) -> Respon
             return render(Service::Control, None, failure(Service::Control, &fail));
         }
     };
-    let query = parts
-        .uri
+    answer(&cloud, parts.method, &parts.uri, parts.headers, body)
+}
+
+/// Answers a request whose body has been read.
+pub fn answer(
+    cloud: &Cloud,
+    method: http::Method,
+    uri: &http::Uri,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+) -> Response<Body> {
+    let query = uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -61,15 +71,15 @@ pub async fn handle(cloud: Arc<Cloud>, request: Request<IncomingBody>) -> Respon
         })
         .unwrap_or_default();
     let request = Incoming {
-        method: parts.method,
-        path,
+        method,
+        path: uri.path().to_owned(),
         query,
-        headers: parts.headers,
+        headers,
         body,
     };
     let path = request.path.clone();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    route(&cloud, &request, &segments)
+    route(cloud, &request, &segments)
 }
 
 fn route(cloud: &Cloud, request: &Incoming, segments: &[&str]) -> Response<Body> {

@@ -136,7 +136,7 @@ impl CloudState {
             .backups
             .values()
             .filter(|b| !b.deleted && b.project_id == project_id)
-            .fold((0, 0), |(n, g), b| (n + 1, g + b.size));
+            .fold((0u64, 0u64), |(n, g), b| (n + 1, g.saturating_add(b.size)));
         if quotas.backups.is_some_and(|limit| count + 1 > limit) {
             return Err(Fail::OverLimit(format!(
                 "BackupLimitExceeded: Maximum number of backups allowed ({}) exceeded.",
@@ -145,7 +145,7 @@ impl CloudState {
         }
         if quotas
             .backup_gigabytes
-            .is_some_and(|limit| gigabytes + size > limit)
+            .is_some_and(|limit| gigabytes.saturating_add(size) > limit)
         {
             return Err(Fail::OverLimit(format!(
                 "VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup \

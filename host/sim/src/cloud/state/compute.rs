@@ -156,6 +156,11 @@ impl CloudState {
                 "Additional properties are not allowed ('tags' was unexpected)".into(),
             ));
         }
+        if request.bdms.len() > 26 {
+            return Err(invalid_bdm(
+                "a server takes at most 26 volumes (vda to vdz).",
+            ));
+        }
         if request.bdms.is_empty() {
             return Err(invalid_bdm(
                 "Boot sequence for the instance and image/block device mapping combination is \

@@ -228,7 +228,7 @@ impl Identity {
             project_id,
             roles,
             methods: vec![method.to_owned()],
-            expires_at: now + self.token_lifetime,
+            expires_at: now.saturating_add(self.token_lifetime),
             issued_at: now,
         };
         let token = format!("gAAAAA{}", uuid::Uuid::new_v4().simple());

@@ -128,7 +128,10 @@ impl CloudState {
     /// Schedules `work` to complete `millis` of simulated time from now.
     pub fn schedule(&mut self, millis: u64, work: Pending) {
         self.sequence += 1;
-        let due = self.clock.now() + Duration::from_millis(millis);
+        let due = self
+            .clock
+            .now()
+            .saturating_add(Duration::from_millis(millis));
         self.pending.push((due, self.sequence, work));
     }
 

@@ -180,7 +180,7 @@ impl CloudState {
             .volumes
             .values()
             .filter(|v| v.project_id == project_id)
-            .fold((0, 0), |(n, g), v| (n + 1, g + v.size));
+            .fold((0u64, 0u64), |(n, g), v| (n + 1, g.saturating_add(v.size)));
         if quotas.volumes.is_some_and(|limit| count + 1 > limit) {
             return Err(Fail::OverLimit(format!(
                 "VolumeLimitExceeded: Maximum number of volumes allowed ({}) exceeded for quota \
@@ -190,7 +190,7 @@ impl CloudState {
         }
         if quotas
             .gigabytes
-            .is_some_and(|limit| gigabytes + size > limit)
+            .is_some_and(|limit| gigabytes.saturating_add(size) > limit)
         {
             return Err(Fail::OverLimit(format!(
                 "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed \
