@@ -314,6 +314,22 @@ async fn faults_fail_backups_take_the_service_down_and_exhaust_quotas() {
         .await;
     over.error(413, "overLimit");
     admin.cloud.arm(&Fault::BackupServiceDown);
+    admin.cloud.arm(&Fault::Fail {
+        operation: Operation::Restore,
+        count: 2,
+        reason: "later".into(),
+    });
+    let faults = format!("{}/_sim/faults", admin.cloud.base_url);
+    let armed: serde_json::Value = reqwest::Client::new()
+        .get(&faults)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(armed["backup_service_down"], true, "{armed}");
+    assert_eq!(armed["failures"]["restore"], json!([2, "later"]), "{armed}");
     let down = admin
         .volume(
             Method::POST,

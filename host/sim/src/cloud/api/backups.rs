@@ -138,15 +138,12 @@ fn list(call: &mut Call<'_>) -> Result<Reply, Fail> {
         .filter(|b| volume_id.is_none_or(|v| b.volume_id == v))
         .map(|b| views::backup(call, b))
         .collect();
+    let count = backups.len();
     let mut body = json!({"backups": backups});
     if call.version >= Microversion::new(3, 45) && call.request.query("with_count").is_some() {
-        body["count"] = json!(backups_len(&body));
+        body["count"] = json!(count);
     }
     Ok(Reply::ok(body))
-}
-
-fn backups_len(body: &Value) -> usize {
-    body["backups"].as_array().map_or(0, Vec::len)
 }
 
 #[derive(Deserialize)]

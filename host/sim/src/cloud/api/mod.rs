@@ -215,7 +215,7 @@ pub fn missing_wrapper(key: &str) -> Fail {
     Fail::BadRequest(format!("Missing required element '{key}' in request body."))
 }
 
-/// A `{"key": {...}}` links object for a resource.
+/// The `links` of a resource: its `self` and `bookmark` URLs.
 pub fn links(href: String) -> serde_json::Value {
     json!([{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}])
 }

@@ -115,7 +115,6 @@ fn envelope(fail: &Fail) -> (StatusCode, &'static str, &str) {
         Fail::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m),
         Fail::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
         Fail::NotFound(m) => (StatusCode::NOT_FOUND, "itemNotFound", m),
-        Fail::Conflict(m) => (StatusCode::CONFLICT, "conflictingRequest", m),
         Fail::OverLimit(m) => (StatusCode::PAYLOAD_TOO_LARGE, "overLimit", m),
         Fail::NotAcceptable(m) => (StatusCode::NOT_ACCEPTABLE, "notAcceptable", m),
         Fail::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "serviceUnavailable", m),

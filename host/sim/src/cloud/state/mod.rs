@@ -36,7 +36,6 @@ pub enum Fail {
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
-    Conflict(String),
     OverLimit(String),
     NotAcceptable(String),
     Unavailable(String),
