@@ -1,5 +1,6 @@
-//! `lifeboat sim` end to end: serve the example fixture, log in over XML-RPC at the printed URL
-//! with the printed credentials, stop it with Ctrl-C (the state saved), and the help text.
+//! `lifeboat sim` end to end: serve the example fixtures, log in over XML-RPC at the printed URL
+//! with the printed credentials, reach each printed cloud's Keystone, stop it with Ctrl-C (the
+//! state saved), and the help text.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,10 +16,11 @@ fn example_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sim-pools.yaml")
 }
 
-/// What `lifeboat sim serve` printed: each pool's (name, URL, username, password), and the
-/// control URL.
+/// What `lifeboat sim serve` printed: each pool's (name, URL, username, password), each cloud's
+/// (name, auth URL, user names), and the control URL.
 struct Served {
     pools: Vec<(String, String, String, String)>,
+    clouds: Vec<(String, String, Vec<String>)>,
     control: String,
 }
 
@@ -31,6 +33,7 @@ fn serve(args: &[&str]) -> (Child, Served) {
         .spawn()
         .unwrap();
     let mut pools = Vec::new();
+    let mut clouds: Vec<(String, String, Vec<String>)> = Vec::new();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     for line in stdout.lines() {
         let line = line.unwrap();
@@ -51,14 +54,45 @@ fn serve(args: &[&str]) -> (Child, Served) {
                 password.to_string(),
             )),
             ["host", _, _] => {}
+            ["cloud", name, url, "region", _] => {
+                clouds.push((name.to_string(), url.to_string(), Vec::new()));
+            }
+            ["user", name, "password", _] => {
+                let cloud = clouds.last_mut().expect("users follow their cloud");
+                cloud.2.push(name.to_string());
+            }
             ["control", url] => {
                 let control = url.to_string();
-                return (child, Served { pools, control });
+                return (
+                    child,
+                    Served {
+                        pools,
+                        clouds,
+                        control,
+                    },
+                );
             }
             _ => panic!("unexpected output line {line:?}"),
         }
     }
     panic!("lifeboat sim serve ended before printing its addresses");
+}
+
+/// A plain HTTP/1.1 GET: the whole answer as text.
+fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let url = Url::parse(url).unwrap();
+    let address = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {} HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n",
+        url.path()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 /// Sends Ctrl-C and waits for a clean exit.
@@ -105,6 +139,14 @@ fn serves_the_example_fixture_and_saves_it_on_ctrl_c() {
     assert!(served.control.starts_with("http://127.0.0.1:"));
     let (_, url, username, password) = &served.pools[0];
     assert_eq!(password, "production-secret");
+    let clouds: Vec<&str> = served.clouds.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(clouds, ["east", "west"], "the example clouds by default");
+    assert_eq!(served.clouds[0].2, ["admin", "alice", "bob"]);
+    for (_, auth_url, _) in &served.clouds {
+        let document = http_get(auth_url);
+        assert!(document.starts_with("HTTP/1.1 200"), "{document}");
+        assert!(document.contains("\"v3.14\""), "{document}");
+    }
 
     block_on(async {
         let mut options = ConnectOptions::new(
@@ -148,6 +190,10 @@ fn help_describes_every_option_and_the_control_api() {
         "--control",
         "POST   /pools/NAME/faults",
         "unresponsive",
+        "--clouds",
+        "--cloud-listen",
+        "/_sim/clock/advance",
+        "expire_tokens",
         "Examples:",
     ] {
         assert!(

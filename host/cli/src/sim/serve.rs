@@ -22,9 +22,9 @@ use lifeboat_sim::xapi::{Fixture, SimOptions, Simulator};
 /// store share it. Its state lives in memory only.
 ///
 /// At start it prints, on standard output, one line per pool (`pool NAME URL username USER
-/// password PASSWORD`), one line per host (`  host NAME URL`), the control endpoint's address
-/// (`control URL`), and one line per cloud (`cloud NAME AUTH_URL region REGION`) followed by
-/// one line per user (`  user NAME password PASSWORD`). Ctrl-C (or SIGTERM) stops it; with
+/// password PASSWORD`), one line per host (`  host NAME URL`), one line per cloud (`cloud NAME
+/// AUTH_URL region REGION`) followed by one line per user (`  user NAME password PASSWORD`),
+/// and last the pools' control endpoint (`control URL`). Ctrl-C (or SIGTERM) stops it; with
 /// --state the pools are saved first.
 #[derive(Args)]
 #[command(after_help = "\
@@ -130,7 +130,6 @@ async fn serve(fixture: Fixture, clouds: CloudFixture, args: ServeArgs) -> Resul
             println!("  host {name} {url}");
         }
     }
-    println!("control {}", sim.control_url());
     let cloud_sim = CloudSimulator::start(&clouds, args.cloud_listen)
         .await
         .context("cannot start the cloud simulator")?;
@@ -145,6 +144,7 @@ async fn serve(fixture: Fixture, clouds: CloudFixture, args: ServeArgs) -> Resul
             println!("  user {} password {}", user.name, user.password);
         }
     }
+    println!("control {}", sim.control_url());
     match &args.state {
         Some(dir) => eprintln!(
             "serving; state in {}; Ctrl-C saves and stops",
