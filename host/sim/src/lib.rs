@@ -10,6 +10,7 @@
 //! - [`resolve_url`]: `sim://NAME` connection URLs, which start a fixture's pool in-process.
 
 pub mod cloud;
+mod fixture_file;
 mod listener;
 mod seeded;
 pub mod xapi;

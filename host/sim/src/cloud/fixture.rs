@@ -27,7 +27,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::xapi::FixtureError;
+use crate::fixture_file::{self, FixtureError};
 
 /// A cloud fixture file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -345,25 +345,12 @@ pub const BUILTIN_CLOUD_FIXTURE: &str = include_str!("../../../../examples/opens
 impl CloudFixture {
     /// Reads and checks a fixture file.
     pub fn load(path: &Path) -> Result<CloudFixture, FixtureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        CloudFixture::parse(&text, &path.display().to_string())
+        fixture_file::load(path, CloudFixture::check)
     }
 
     /// Parses and checks fixture text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<CloudFixture, FixtureError> {
-        let fixture: CloudFixture =
-            serde_saphyr::from_str(text).map_err(|e| FixtureError::Parse {
-                path: origin.to_owned(),
-                message: e.to_string(),
-            })?;
-        fixture.check().map_err(|message| FixtureError::Invalid {
-            path: origin.to_owned(),
-            message,
-        })?;
-        Ok(fixture)
+        fixture_file::parse(text, origin, CloudFixture::check)
     }
 
     /// The built-in fixture (examples/openstack-clouds.yaml).

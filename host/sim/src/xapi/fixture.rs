@@ -27,6 +27,9 @@ use std::path::Path;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::fixture_file;
+pub use crate::fixture_file::FixtureError;
+
 /// The text of the built-in fixture (see [`Fixture::builtin`]), a starting point for new ones.
 pub const BUILTIN_FIXTURE: &str = include_str!("builtin_fixture.yaml");
 
@@ -37,42 +40,15 @@ pub struct Fixture {
     pub pools: Vec<PoolSpec>,
 }
 
-/// A fixture that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum FixtureError {
-    #[error("cannot read fixture {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
-}
-
 impl Fixture {
     /// Reads and checks a fixture file.
     pub fn load(path: &Path) -> Result<Fixture, FixtureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Fixture::parse(&text, &path.display().to_string())
+        fixture_file::load(path, Fixture::check)
     }
 
     /// Parses and checks fixture text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Fixture, FixtureError> {
-        let fixture: Fixture = serde_saphyr::from_str(text).map_err(|e| FixtureError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })?;
-        fixture.check().map_err(|message| FixtureError::Invalid {
-            path: origin.to_owned(),
-            message,
-        })?;
-        Ok(fixture)
+        fixture_file::parse(text, origin, Fixture::check)
     }
 
     /// The built-in fixture: the pools that `sim://NAME` starts when no fixture is given.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::wire::{Reply, no_route, wrong_method};
-use super::{Call, accepted_empty, links, missing_wrapper, required, views};
+use super::{Call, accepted_empty, links, one_action, required, views, wrapped};
 use crate::cloud::microversion::Microversion;
 use crate::cloud::state::Fail;
 use crate::cloud::state::backups::NewBackup;
@@ -76,21 +76,16 @@ struct NewBackupBody {
 }
 
 fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let body: Map<String, Value> = call.request.json()?;
-    let fields = body
-        .get("backup")
-        .ok_or_else(|| missing_wrapper("backup"))?;
+    let fields: Map<String, Value> = wrapped(call.request, "backup")?;
     if call.version >= Microversion::new(3, 53)
-        && let Some(unknown) = fields
-            .as_object()
-            .and_then(|f| f.keys().find(|k| !CREATE_KEYS.contains(&k.as_str())))
+        && let Some(unknown) = fields.keys().find(|k| !CREATE_KEYS.contains(&k.as_str()))
     {
         return Err(Fail::BadRequest(format!(
             "Invalid input for field/attribute backup. Additional properties are not allowed \
              ('{unknown}' was unexpected)"
         )));
     }
-    let body: NewBackupBody = serde_json::from_value(fields.clone())
+    let body: NewBackupBody = serde_json::from_value(Value::Object(fields))
         .map_err(|e| Fail::BadRequest(format!("Invalid input for field/attribute backup: {e}")))?;
     if !body.metadata.is_empty() && call.version < Microversion::new(3, 43) {
         return Err(Fail::BadRequest(
@@ -146,35 +141,11 @@ fn list(call: &mut Call<'_>) -> Result<Reply, Fail> {
     Ok(Reply::ok(body))
 }
 
-#[derive(Deserialize)]
-struct UpdateBody {
-    backup: Option<UpdateFields>,
-}
-
-#[derive(Deserialize)]
-struct UpdateFields {
-    name: Option<String>,
-    description: Option<String>,
-    metadata: Option<BTreeMap<String, String>>,
-}
-
 fn update(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
-    let body: UpdateBody = call.request.json()?;
-    let fields = body.backup.ok_or_else(|| missing_wrapper("backup"))?;
-    call.state.update_backup(
-        call.caller,
-        id,
-        fields.name,
-        fields.description,
-        fields.metadata,
-    )?;
+    let changes = wrapped(call.request, "backup")?;
+    call.state.update_backup(call.caller, id, changes)?;
     let backup = call.state.backup(call.caller, id)?;
     Ok(Reply::ok(json!({"backup": views::backup(call, backup)})))
-}
-
-#[derive(Deserialize)]
-struct RestoreBody {
-    restore: Option<RestoreFields>,
 }
 
 #[derive(Deserialize)]
@@ -184,8 +155,7 @@ struct RestoreFields {
 }
 
 fn restore(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
-    let body: RestoreBody = call.request.json()?;
-    let fields = body.restore.ok_or_else(|| missing_wrapper("restore"))?;
+    let fields: RestoreFields = wrapped(call.request, "restore")?;
     let restore =
         call.state
             .restore_backup(call.caller, id, fields.volume_id.as_deref(), fields.name)?;
@@ -197,22 +167,13 @@ fn restore(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
 }
 
 #[derive(Deserialize)]
-struct ImportBody {
-    #[serde(rename = "backup-record")]
-    record: Option<RecordFields>,
-}
-
-#[derive(Deserialize)]
 struct RecordFields {
     backup_service: Option<String>,
     backup_url: Option<String>,
 }
 
 fn import(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let body: ImportBody = call.request.json()?;
-    let record = body
-        .record
-        .ok_or_else(|| missing_wrapper("backup-record"))?;
+    let record: RecordFields = wrapped(call.request, "backup-record")?;
     let record = BackupRecord {
         backup_service: required(record.backup_service, "backup_service")?,
         backup_url: required(record.backup_url, "backup_url")?,
@@ -229,13 +190,7 @@ fn import(call: &mut Call<'_>) -> Result<Reply, Fail> {
 }
 
 fn action(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
-    let body: BTreeMap<String, Value> = call.request.json()?;
-    let mut actions = body.into_iter();
-    let (Some((name, argument)), None) = (actions.next(), actions.next()) else {
-        return Err(Fail::BadRequest(
-            "There is no such action: expected one action.".into(),
-        ));
-    };
+    let (name, argument) = one_action(call.request)?;
     match name.as_str() {
         "os-force_delete" => call.state.delete_backup(call.caller, id, true)?,
         "os-reset_status" => {

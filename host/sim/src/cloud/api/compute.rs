@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::wire::{Reply, no_route, wrong_method};
-use super::{Call, links, missing_wrapper, required, views};
+use super::{Call, links, required, views, wrapped};
 use crate::cloud::microversion::Microversion;
 use crate::cloud::state::Fail;
 use crate::cloud::state::compute::{NetworkRequest, NewBdm, NewServer};
@@ -93,11 +93,6 @@ fn attachments(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
 }
 
 #[derive(Deserialize)]
-struct ServerBody {
-    server: Option<ServerFields>,
-}
-
-#[derive(Deserialize)]
 struct ServerFields {
     name: Option<String>,
     description: Option<String>,
@@ -174,8 +169,7 @@ fn boot_index(value: Option<&Value>) -> Result<Option<i64>, Fail> {
 }
 
 fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let body: ServerBody = call.request.json()?;
-    let fields = body.server.ok_or_else(|| missing_wrapper("server"))?;
+    let fields: ServerFields = wrapped(call.request, "server")?;
     let flavor_ref = required(fields.flavor_ref, "flavorRef")?;
     let bdms = fields
         .block_device_mapping_v2

@@ -210,9 +210,27 @@ pub fn required<T>(value: Option<T>, field: &str) -> Result<T, Fail> {
         .ok_or_else(|| Fail::BadRequest(format!("Invalid input: '{field}' is a required property")))
 }
 
-/// The 400 for a body without its wrapper key (`{"volume": {…}}`).
-pub fn missing_wrapper(key: &str) -> Fail {
-    Fail::BadRequest(format!("Missing required element '{key}' in request body."))
+/// The body's object under `key` (`{"volume": {…}}`), as `T`; a missing key or a malformed
+/// object is the 400 that says so.
+pub fn wrapped<T: serde::de::DeserializeOwned>(request: &Incoming, key: &str) -> Result<T, Fail> {
+    let mut body: serde_json::Map<String, serde_json::Value> = request.json()?;
+    let inner = body.remove(key).ok_or_else(|| {
+        Fail::BadRequest(format!("Missing required element '{key}' in request body."))
+    })?;
+    serde_json::from_value(inner)
+        .map_err(|e| Fail::BadRequest(format!("Invalid input for field/attribute {key}: {e}")))
+}
+
+/// The one action of an `…/action` body (`{"os-set_bootable": {…}}`): its name and argument.
+pub fn one_action(request: &Incoming) -> Result<(String, serde_json::Value), Fail> {
+    let body: serde_json::Map<String, serde_json::Value> = request.json()?;
+    let mut actions = body.into_iter();
+    match (actions.next(), actions.next()) {
+        (Some(action), None) => Ok(action),
+        _ => Err(Fail::BadRequest(
+            "There is no such action: expected exactly one action.".into(),
+        )),
+    }
 }
 
 /// The `links` of a resource: its `self` and `bookmark` URLs.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::wire::{Reply, no_route, wrong_method};
-use super::{Call, accepted_empty, missing_wrapper, required, views};
+use super::{Call, accepted_empty, one_action, required, views, wrapped};
 use crate::cloud::microversion::Microversion;
 use crate::cloud::state::Fail;
 use crate::cloud::state::volumes::{NewVolume, VolumeSource};
@@ -96,11 +96,6 @@ fn size_of(value: &Value) -> Result<Option<u64>, Fail> {
 }
 
 #[derive(Deserialize)]
-struct VolumeBody {
-    volume: Option<NewVolumeBody>,
-}
-
-#[derive(Deserialize)]
 struct NewVolumeBody {
     #[serde(default)]
     size: Value,
@@ -118,8 +113,7 @@ struct NewVolumeBody {
 }
 
 fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let body: VolumeBody = call.request.json()?;
-    let body = body.volume.ok_or_else(|| missing_wrapper("volume"))?;
+    let body: NewVolumeBody = wrapped(call.request, "volume")?;
     let sources = [
         body.snapshot_id.clone().map(VolumeSource::Snapshot),
         body.source_volid.clone().map(VolumeSource::Volume),
@@ -176,28 +170,9 @@ fn list(call: &mut Call<'_>) -> Result<Reply, Fail> {
     Ok(Reply::ok(json!({"volumes": volumes})))
 }
 
-#[derive(Deserialize)]
-struct UpdateBody {
-    volume: Option<UpdateFields>,
-}
-
-#[derive(Deserialize)]
-struct UpdateFields {
-    name: Option<String>,
-    description: Option<String>,
-    metadata: Option<BTreeMap<String, String>>,
-}
-
 fn update(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
-    let body: UpdateBody = call.request.json()?;
-    let fields = body.volume.ok_or_else(|| missing_wrapper("volume"))?;
-    call.state.update_volume(
-        call.caller,
-        id,
-        fields.name,
-        fields.description,
-        fields.metadata,
-    )?;
+    let changes = wrapped(call.request, "volume")?;
+    call.state.update_volume(call.caller, id, changes)?;
     let volume = call.state.volume(call.caller, id)?;
     Ok(Reply::ok(json!({"volume": views::volume(call, volume)})))
 }
@@ -231,13 +206,7 @@ fn strings(value: &Value, field: &str) -> Result<BTreeMap<String, String>, Fail>
 }
 
 fn action(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
-    let body: BTreeMap<String, Value> = call.request.json()?;
-    let mut actions = body.into_iter();
-    let (Some((name, argument)), None) = (actions.next(), actions.next()) else {
-        return Err(Fail::BadRequest(
-            "There is no such action: expected one action.".into(),
-        ));
-    };
+    let (name, argument) = one_action(call.request)?;
     match name.as_str() {
         "os-set_bootable" => {
             let bootable = required(argument.get("bootable"), "bootable")?;
@@ -265,11 +234,6 @@ fn action(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {
 }
 
 #[derive(Deserialize)]
-struct SnapshotBody {
-    snapshot: Option<NewSnapshot>,
-}
-
-#[derive(Deserialize)]
 struct NewSnapshot {
     volume_id: Option<String>,
     name: Option<String>,
@@ -279,8 +243,7 @@ struct NewSnapshot {
 }
 
 fn create_snapshot(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let body: SnapshotBody = call.request.json()?;
-    let body = body.snapshot.ok_or_else(|| missing_wrapper("snapshot"))?;
+    let body: NewSnapshot = wrapped(call.request, "snapshot")?;
     let volume_id = required(body.volume_id, "volume_id")?;
     let force = match &body.force {
         Value::Null => false,
@@ -301,19 +264,9 @@ fn create_snapshot(call: &mut Call<'_>) -> Result<Reply, Fail> {
 }
 
 #[derive(Deserialize)]
-struct TransferBody {
-    transfer: Option<NewTransfer>,
-}
-
-#[derive(Deserialize)]
 struct NewTransfer {
     volume_id: Option<String>,
     name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AcceptBody {
-    accept: Option<Accept>,
 }
 
 #[derive(Deserialize)]
@@ -328,8 +281,7 @@ fn transfers(call: &mut Call<'_>, kind: &str, path: &[&str]) -> Result<Reply, Fa
     let method = call.request.method.clone();
     match (path, &method) {
         ([], &Method::POST) => {
-            let body: TransferBody = call.request.json()?;
-            let body = body.transfer.ok_or_else(|| missing_wrapper("transfer"))?;
+            let body: NewTransfer = wrapped(call.request, "transfer")?;
             let volume_id = required(body.volume_id, "volume_id")?;
             let transfer = call
                 .state
@@ -368,8 +320,7 @@ fn transfers(call: &mut Call<'_>, kind: &str, path: &[&str]) -> Result<Reply, Fa
             Ok(accepted_empty())
         }
         ([id, "accept"], &Method::POST) => {
-            let body: AcceptBody = call.request.json()?;
-            let accept = body.accept.ok_or_else(|| missing_wrapper("accept"))?;
+            let accept: Accept = wrapped(call.request, "accept")?;
             let key = required(accept.auth_key, "auth_key")?;
             let volume = call.state.accept_transfer(call.caller, id, &key)?;
             let view = json!({"transfer": {"id": id, "volume_id": volume.id, "name": volume.name}});

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::volumes::{forbidden, not_found};
-use super::{Caller, CloudState, Fail, Operation, Outcome, Pending, new_id};
+use super::{Caller, Changes, CloudState, Fail, Operation, Outcome, Pending, new_id};
 use crate::cloud::content::{BLOCK_SIZE, BlockMap, block_hash};
 
 /// The container Cinder's Swift driver uses unless told otherwise.
@@ -344,25 +344,14 @@ impl CloudState {
         }
     }
 
-    pub fn update_backup(
-        &mut self,
-        caller: &Caller,
-        id: &str,
-        name: Option<String>,
-        description: Option<String>,
-        metadata: Option<BTreeMap<String, String>>,
-    ) -> Outcome<()> {
+    pub fn update_backup(&mut self, caller: &Caller, id: &str, changes: Changes) -> Outcome<()> {
         let now = self.now();
         let backup = self.backup_mut(caller, id)?;
-        if let Some(name) = name {
-            backup.name = Some(name);
-        }
-        if let Some(description) = description {
-            backup.description = Some(description);
-        }
-        if let Some(metadata) = metadata {
-            backup.metadata = metadata;
-        }
+        changes.apply(
+            &mut backup.name,
+            &mut backup.description,
+            &mut backup.metadata,
+        );
         backup.updated_at = Some(now);
         Ok(())
     }

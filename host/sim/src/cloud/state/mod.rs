@@ -43,6 +43,33 @@ pub enum Fail {
 
 pub type Outcome<T> = Result<T, Fail>;
 
+/// What a `PUT` of a volume or a backup changes: each field given replaces the old one.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl Changes {
+    fn apply(
+        self,
+        name: &mut Option<String>,
+        description: &mut Option<String>,
+        metadata: &mut BTreeMap<String, String>,
+    ) {
+        if let Some(new) = self.name {
+            *name = Some(new);
+        }
+        if let Some(new) = self.description {
+            *description = Some(new);
+        }
+        if let Some(new) = self.metadata {
+            *metadata = new;
+        }
+    }
+}
+
 /// Work that completes at a simulated instant.
 #[derive(Debug, Clone)]
 pub enum Pending {

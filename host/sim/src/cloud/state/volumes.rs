@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use lifeboat_formats::secret::Secret;
 
-use super::{Caller, CloudState, Fail, Operation, Outcome, Pending, new_id};
+use super::{Caller, Changes, CloudState, Fail, Operation, Outcome, Pending, new_id};
 use crate::cloud::content::BlockMap;
 use crate::cloud::microversion::Microversion;
 
@@ -370,25 +370,14 @@ impl CloudState {
         }
     }
 
-    pub fn update_volume(
-        &mut self,
-        caller: &Caller,
-        id: &str,
-        name: Option<String>,
-        description: Option<String>,
-        metadata: Option<BTreeMap<String, String>>,
-    ) -> Outcome<()> {
+    pub fn update_volume(&mut self, caller: &Caller, id: &str, changes: Changes) -> Outcome<()> {
         let now = self.now();
         let volume = self.volume_mut(caller, id)?;
-        if let Some(name) = name {
-            volume.name = Some(name);
-        }
-        if let Some(description) = description {
-            volume.description = Some(description);
-        }
-        if let Some(metadata) = metadata {
-            volume.metadata = metadata;
-        }
+        changes.apply(
+            &mut volume.name,
+            &mut volume.description,
+            &mut volume.metadata,
+        );
         volume.updated_at = Some(now);
         Ok(())
     }
