@@ -64,7 +64,10 @@ pub struct SnapshotSpec {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Snapshot a volume that is attached (needed before microversion 3.66).
+    /// Snapshot a volume that is attached (needed before microversion 3.66). Sent only when
+    /// set: from 3.66 Cinder snapshots attached volumes without it and answers 400 to an
+    /// explicit `"force": false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub force: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
@@ -131,6 +134,15 @@ mod tests {
         assert_eq!(
             json!({"snapshot": spec}),
             json!({"snapshot": {"volume_id": "v1", "name": "tmp", "force": true}})
+        );
+        let unforced = SnapshotSpec {
+            volume_id: "v1".into(),
+            ..SnapshotSpec::default()
+        };
+        assert_eq!(
+            json!({"snapshot": unforced}),
+            json!({"snapshot": {"volume_id": "v1"}}),
+            "no explicit false, which Cinder refuses from 3.66"
         );
         let snapshot: Snapshot = serde_json::from_str(
             r#"{"id": "s1", "name": null, "description": null, "volume_id": "v1", "size": 10,

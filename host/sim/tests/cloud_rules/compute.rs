@@ -40,6 +40,47 @@ async fn flavors_and_the_instance_look_as_nova_shows_them() {
         )
         .await;
     assert_eq!(one.body["flavor"]["name"], "m1.small");
+    let medium = listed.body["flavors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "m1.medium")
+        .unwrap()
+        .clone();
+    let specs_path = format!("/flavors/{}/os-extra_specs", medium["id"].as_str().unwrap());
+    let specs = admin.compute(Method::GET, &specs_path, "2.1", None).await;
+    assert_eq!(
+        specs.body["extra_specs"],
+        json!({"hw:cpu_policy": "shared"})
+    );
+    let found = |query: &'static str| {
+        let admin = &admin;
+        async move {
+            let answer = admin
+                .compute(
+                    Method::GET,
+                    &format!("/servers/detail?{query}"),
+                    "2.96",
+                    None,
+                )
+                .await;
+            answer.body["servers"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(found("name=^web").await, 1, "name is a regular expression");
+    assert_eq!(found("name=^nomatch$").await, 0);
+    assert_eq!(found("status=ERROR").await, 0);
+    assert_eq!(found("status=active").await, 1);
+    admin
+        .compute(Method::GET, "/servers/detail?name=(", "2.96", None)
+        .await
+        .error(400, "badRequest");
+    let groups_url = format!(
+        "{}/network/v2.0/security-groups?name=web",
+        admin.cloud.base_url
+    );
+    let groups = super::send(Method::GET, &groups_url, Some(&admin.token), None, None).await;
+    assert_eq!(groups.body["security_groups"].as_array().unwrap().len(), 1);
 
     let id = admin.cloud.server_id("web-1").unwrap();
     let server = admin

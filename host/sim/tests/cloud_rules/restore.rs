@@ -128,7 +128,7 @@ async fn restores_are_checked_and_failures_leave_error_statuses() {
     assert!(
         refused
             .error(400, "badRequest")
-            .contains("smaller than backup size 2")
+            .contains("volume size 1 is too small to restore backup of size 2")
     );
     restore(&admin, &busy, json!({"volume_id": data}))
         .await

@@ -92,6 +92,30 @@ async fn bootable_and_image_metadata_are_set_by_actions() {
         .volume(Method::POST, &path, "3.71", Some(json!({"os-explode": {}})))
         .await;
     unknown.error(400, "badRequest");
+    let metadata = format!("/volumes/{id}/metadata");
+    let merged = admin
+        .volume(
+            Method::POST,
+            &metadata,
+            "3.71",
+            Some(json!({"metadata": {"a": "1"}})),
+        )
+        .await;
+    assert_eq!(merged.body["metadata"], json!({"a": "1"}));
+    admin
+        .volume(
+            Method::POST,
+            &metadata,
+            "3.71",
+            Some(json!({"metadata": {"b": "2"}})),
+        )
+        .await;
+    let read = admin.volume(Method::GET, &metadata, "3.71", None).await;
+    assert_eq!(
+        read.body["metadata"],
+        json!({"a": "1", "b": "2"}),
+        "metadata is merged"
+    );
 }
 
 #[tokio::test]
@@ -108,14 +132,16 @@ async fn snapshots_of_in_use_volumes_need_force_and_keep_the_content_of_their_mo
         .volume(Method::POST, "/snapshots", "3.65", Some(body(true)))
         .await;
     assert_eq!(taken.status, 202);
-    // From 3.66 force is no longer needed.
-    assert_eq!(
-        admin
-            .volume(Method::POST, "/snapshots", "3.66", Some(body(false)))
-            .await
-            .status,
-        202
-    );
+    // From 3.66 force is implied, and an explicit false is refused.
+    let implied = json!({"snapshot": {"volume_id": data}});
+    let implied = admin
+        .volume(Method::POST, "/snapshots", "3.66", Some(implied))
+        .await;
+    assert_eq!(implied.status, 202);
+    let explicit = admin
+        .volume(Method::POST, "/snapshots", "3.66", Some(body(false)))
+        .await;
+    assert!(explicit.error(400, "badRequest").contains("3.66"));
     let snapshot = taken.body["snapshot"]["id"].as_str().unwrap().to_owned();
     let before = admin.cloud.volume_content(&data).unwrap();
     admin
@@ -205,7 +231,7 @@ async fn a_volume_moves_to_another_project_by_transfer() {
             Method::POST,
             "/volume-transfers",
             "3.55",
-            Some(json!({"transfer": {"volume_id": id}})),
+            Some(json!({"transfer": {"volume_id": id, "name": "to-recovery"}})),
         )
         .await;
     assert_eq!(offer.status, 202, "{offer:?}");
@@ -217,12 +243,12 @@ async fn a_volume_moves_to_another_project_by_transfer() {
     bob.volume(Method::POST, &path, "3.55", Some(accept("wrong")))
         .await
         .error(400, "badRequest");
-    assert_eq!(
-        bob.volume(Method::POST, &path, "3.55", Some(accept(key)))
-            .await
-            .status,
-        202
-    );
+    let accepted = bob
+        .volume(Method::POST, &path, "3.55", Some(accept(key)))
+        .await;
+    assert_eq!(accepted.status, 202);
+    assert_eq!(accepted.body["transfer"]["volume_id"], id.as_str());
+    assert_eq!(accepted.body["transfer"]["name"], "to-recovery");
     assert_eq!(bob.get_volume(&id).await["status"], "available");
     alice
         .volume(Method::GET, &format!("/volumes/{id}"), "3.71", None)

@@ -33,29 +33,16 @@ pub fn handle(call: &mut Call<'_>, path: &[&str]) -> Result<Reply, Fail> {
                 .collect();
             Ok(Reply::ok(json!({"flavors": flavors})))
         }
+        (["flavors", id, "os-extra_specs"], &Method::GET) => {
+            let flavor = call.state.flavor(id)?;
+            Ok(Reply::ok(json!({"extra_specs": flavor.extra_specs})))
+        }
         (["flavors", id], &Method::GET) => {
             let flavor = call.state.flavor(id)?;
             Ok(Reply::ok(json!({"flavor": views::flavor(call, flavor)})))
         }
         (["servers"], &Method::POST) => create(call),
-        (["servers"] | ["servers", "detail"], &Method::GET) => {
-            let detail = path.len() == 2;
-            let servers: Vec<Value> = call
-                .state
-                .servers
-                .values()
-                .filter(|s| s.project_id == call.caller.project_id)
-                .map(|s| {
-                    let view = views::server(call, s);
-                    if detail {
-                        view
-                    } else {
-                        json!({"id": view["id"], "name": view["name"], "links": view["links"]})
-                    }
-                })
-                .collect();
-            Ok(Reply::ok(json!({"servers": servers})))
-        }
+        (["servers"] | ["servers", "detail"], &Method::GET) => list_servers(call, path.len() == 2),
         (["servers", id], &Method::GET) => {
             let server = call.state.server(call.caller, id)?;
             Ok(Reply::ok(json!({"server": views::server(call, server)})))
@@ -69,6 +56,36 @@ pub fn handle(call: &mut Call<'_>, path: &[&str]) -> Result<Reply, Fail> {
         (["flavors", ..] | ["servers", ..] | ["os-keypairs"], _) => Ok(wrong_method(call.request)),
         _ => Err(no_route(call.request)),
     }
+}
+
+/// Nova's server list: `name` is a regular expression searched in the name, `status` exact.
+fn list_servers(call: &mut Call<'_>, detail: bool) -> Result<Reply, Fail> {
+    let name = match call.request.query("name") {
+        Some(pattern) => Some(regex::Regex::new(pattern).map_err(|_| {
+            Fail::BadRequest(format!(
+                "Invalid filter: name {pattern:?} is not a regular expression."
+            ))
+        })?),
+        None => None,
+    };
+    let status = call.request.query("status");
+    let servers: Vec<Value> = call
+        .state
+        .servers
+        .values()
+        .filter(|s| s.project_id == call.caller.project_id)
+        .filter(|s| name.as_ref().is_none_or(|n| n.is_match(&s.name)))
+        .filter(|s| status.is_none_or(|wanted| s.status.eq_ignore_ascii_case(wanted)))
+        .map(|s| {
+            let view = views::server(call, s);
+            if detail {
+                view
+            } else {
+                json!({"id": view["id"], "name": view["name"], "links": view["links"]})
+            }
+        })
+        .collect();
+    Ok(Reply::ok(json!({"servers": servers})))
 }
 
 fn attachments(call: &mut Call<'_>, id: &str) -> Result<Reply, Fail> {

@@ -31,11 +31,12 @@ pub fn handle(call: &mut Call<'_>, path: &[&str]) -> Result<Reply, Fail> {
             Ok(Reply::ok(json!({"networks": networks})))
         }
         (["security-groups"], &Method::GET) => {
+            let name = call.request.query("name");
             let groups: Vec<Value> = call
                 .state
                 .security_groups
                 .iter()
-                .filter(|g| &g.project_id == project)
+                .filter(|g| &g.project_id == project && name.is_none_or(|x| x == g.name))
                 .map(|g| {
                     json!({"id": g.id, "name": g.name, "description": g.description,
                            "project_id": g.project_id, "tenant_id": g.project_id,

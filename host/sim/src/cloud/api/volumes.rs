@@ -29,6 +29,17 @@ pub fn handle(call: &mut Call<'_>, path: &[&str]) -> Result<Reply, Fail> {
             Ok(accepted_empty())
         }
         (["volumes", id, "action"], &Method::POST) => action(call, id),
+        (["volumes", id, "metadata"], &Method::GET) => {
+            let volume = call.state.volume(call.caller, id)?;
+            Ok(Reply::ok(json!({"metadata": volume.metadata})))
+        }
+        (["volumes", id, "metadata"], &Method::POST) => {
+            let metadata = strings(&wrapped::<Value>(call.request, "metadata")?, "metadata")?;
+            let volume = call
+                .state
+                .merge_volume_metadata(call.caller, id, metadata)?;
+            Ok(Reply::ok(json!({"metadata": volume.metadata})))
+        }
         (["snapshots"], &Method::POST) => create_snapshot(call),
         (["snapshots"] | ["snapshots", "detail"], &Method::GET) => {
             let snapshots: Vec<Value> = call
@@ -246,8 +257,8 @@ fn create_snapshot(call: &mut Call<'_>) -> Result<Reply, Fail> {
     let body: NewSnapshot = wrapped(call.request, "snapshot")?;
     let volume_id = required(body.volume_id, "volume_id")?;
     let force = match &body.force {
-        Value::Null => false,
-        other => truthy(other)?,
+        Value::Null => None,
+        other => Some(truthy(other)?),
     };
     let id = call.state.create_snapshot(
         call.caller,
@@ -322,8 +333,9 @@ fn transfers(call: &mut Call<'_>, kind: &str, path: &[&str]) -> Result<Reply, Fa
         ([id, "accept"], &Method::POST) => {
             let accept: Accept = wrapped(call.request, "accept")?;
             let key = required(accept.auth_key, "auth_key")?;
-            let volume = call.state.accept_transfer(call.caller, id, &key)?;
-            let view = json!({"transfer": {"id": id, "volume_id": volume.id, "name": volume.name}});
+            let transfer = call.state.accept_transfer(call.caller, id, &key)?;
+            let view = json!({"transfer": {"id": transfer.id, "volume_id": transfer.volume_id,
+                                           "name": transfer.name}});
             Ok(Reply::accepted(view))
         }
         _ => Ok(wrong_method(call.request)),

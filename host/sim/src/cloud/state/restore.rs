@@ -53,7 +53,8 @@ impl CloudState {
                 }
                 if volume.size < size {
                     return Err(Fail::BadRequest(format!(
-                        "Invalid volume: volume size {} is smaller than backup size {size}.",
+                        "Invalid volume: volume size {} is too small to restore backup of size \
+                         {size}.",
                         volume.size
                     )));
                 }

@@ -410,6 +410,18 @@ impl CloudState {
         Ok(())
     }
 
+    /// `POST /volumes/{id}/metadata`: merges into the volume's metadata.
+    pub fn merge_volume_metadata(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        metadata: BTreeMap<String, String>,
+    ) -> Outcome<&Volume> {
+        let volume = self.volume_mut(caller, id)?;
+        volume.metadata.extend(metadata);
+        Ok(volume)
+    }
+
     /// `os-set_bootable`.
     pub fn set_bootable(&mut self, caller: &Caller, id: &str, bootable: bool) -> Outcome<()> {
         self.volume_mut(caller, id)?.bootable = bootable;
@@ -444,16 +456,26 @@ impl CloudState {
         Ok(())
     }
 
-    /// Takes a snapshot: of an in-use volume only with `force` (before 3.66).
+    /// Takes a snapshot: of an in-use volume only with `force` before 3.66; from 3.66 `force`
+    /// is implied and an explicit `false` is refused.
     pub fn create_snapshot(
         &mut self,
         caller: &Caller,
         volume_id: &str,
         name: Option<String>,
         description: Option<String>,
-        force: bool,
+        force: Option<bool>,
         version: Microversion,
     ) -> Outcome<String> {
+        if force == Some(false) && version >= Microversion::new(3, 66) {
+            return Err(Fail::BadRequest(
+                "Since microversion 3.66 the 'force' flag is invalid for this request. For \
+                 backward compatibility, however, when the 'force' flag is passed with a value \
+                 evaluating to True, it is silently ignored."
+                    .into(),
+            ));
+        }
+        let force = force.unwrap_or(false);
         let volume = self.volume(caller, volume_id)?;
         let allowed = match volume.status.as_str() {
             "available" => true,
@@ -547,13 +569,13 @@ impl CloudState {
         Ok(transfer)
     }
 
-    /// Accepts a transfer into the caller's project.
+    /// Accepts a transfer into the caller's project; returns the transfer.
     pub fn accept_transfer(
         &mut self,
         caller: &Caller,
         id: &str,
         auth_key: &str,
-    ) -> Outcome<&Volume> {
+    ) -> Outcome<Transfer> {
         let transfer = self
             .transfers
             .get(id)
@@ -577,7 +599,7 @@ impl CloudState {
         volume.project_id = caller.project_id.clone();
         volume.user_id = caller.user_id.clone();
         volume.status = "available".into();
-        Ok(volume)
+        Ok(transfer)
     }
 
     pub fn delete_transfer(&mut self, caller: &Caller, id: &str) -> Outcome<()> {
