@@ -9,7 +9,6 @@ use lifeboat_formats::secret::Secret;
 use super::clock::Clock;
 use super::content::BlockMap;
 use super::fixture::{CloudSpec, VolumeSpec};
-use super::microversion::Microversion;
 use super::state::compute::{Address, Bdm};
 use super::state::identity::{AppCredential, Project, User};
 use super::state::network::{parse_cidr, random_mac};
@@ -34,10 +33,16 @@ pub fn build(spec: &CloudSpec, store: Option<Arc<BackupStore>>, clock: Arc<Clock
     state.store = store;
     state.timings = spec.timings;
     state.identity.token_lifetime = Duration::from_secs(spec.token_seconds);
-    state.volume_max =
-        Microversion::parse(&spec.microversions.volume).expect("checked by the fixture");
-    state.compute_max =
-        Microversion::parse(&spec.microversions.compute).expect("checked by the fixture");
+    state.volume_max = spec
+        .microversions
+        .volume
+        .parse()
+        .expect("checked by the fixture");
+    state.compute_max = spec
+        .microversions
+        .compute
+        .parse()
+        .expect("checked by the fixture");
     for (position, project) in spec.projects.iter().enumerate() {
         state.identity.projects.push(Project {
             id: simple("project", position, &project.name),

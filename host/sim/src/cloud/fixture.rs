@@ -405,7 +405,10 @@ impl CloudSpec {
             }
         };
         for version in [&self.microversions.volume, &self.microversions.compute] {
-            if crate::cloud::microversion::Microversion::parse(version).is_none() {
+            if version
+                .parse::<crate::cloud::microversion::Microversion>()
+                .is_err()
+            {
                 return Err(format!("microversion {version:?} is not MAJOR.MINOR"));
             }
         }

@@ -1,39 +1,9 @@
-//! Microversions as the simulated services parse them: `OpenStack-API-Version: volume 3.64`,
+//! Microversions as the simulated services read them: `OpenStack-API-Version: volume 3.64`,
 //! Nova's legacy `X-OpenStack-Nova-API-Version: 2.61`, `latest`, and the range each service
-//! accepts.
-
-use std::fmt;
+//! accepts. The version itself is the client's type: both sides compare versions alike.
 
 use http::HeaderMap;
-
-/// A `MAJOR.MINOR` microversion, ordered numerically (3.9 < 3.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Microversion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl Microversion {
-    pub const fn new(major: u32, minor: u32) -> Self {
-        Microversion { major, minor }
-    }
-
-    /// Parses `3.64`; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Microversion> {
-        let (major, minor) = text.trim().split_once('.')?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(major) || !digits(minor) {
-            return None;
-        }
-        Some(Microversion::new(major.parse().ok()?, minor.parse().ok()?))
-    }
-}
-
-impl fmt::Display for Microversion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
+pub use lifeboat_cloud::microversion::Microversion;
 
 /// The versions a service accepts, and the name it goes by in `OpenStack-API-Version`.
 #[derive(Debug, Clone, Copy)]
@@ -72,8 +42,9 @@ impl VersionRange {
         if asked.trim().eq_ignore_ascii_case("latest") {
             return Ok(self.max);
         }
-        let version = Microversion::parse(&asked)
-            .ok_or_else(|| format!("Invalid API version request string {asked:?}."))?;
+        let version: Microversion = asked
+            .parse()
+            .map_err(|_| format!("Invalid API version request string {asked:?}."))?;
         if version < self.min || version > self.max {
             return Err(format!(
                 "Version {version} is not supported by the API. Minimum is {} and maximum is {}.",
