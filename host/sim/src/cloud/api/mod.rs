@@ -238,6 +238,15 @@ pub fn links(href: String) -> serde_json::Value {
     json!([{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}])
 }
 
+/// Whether the caller asked for every project's resources (`?all_tenants=1`) and, being an
+/// administrator, may have them.
+pub fn all_tenants(call: &Call<'_>) -> bool {
+    call.request
+        .query("all_tenants")
+        .is_some_and(|v| v != "0" && v != "false")
+        && call.caller.is_admin()
+}
+
 /// 202 with no body, as Cinder's deletes and actions answer.
 pub fn accepted_empty() -> Reply {
     Reply::empty(StatusCode::ACCEPTED)

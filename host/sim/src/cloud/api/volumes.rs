@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::wire::{Reply, no_route, wrong_method};
-use super::{Call, accepted_empty, one_action, required, views, wrapped};
+use super::{Call, accepted_empty, all_tenants, one_action, required, views, wrapped};
 use crate::cloud::microversion::Microversion;
 use crate::cloud::state::Fail;
 use crate::cloud::state::volumes::{NewVolume, VolumeSource};
@@ -162,11 +162,7 @@ fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
 }
 
 fn list(call: &mut Call<'_>) -> Result<Reply, Fail> {
-    let all = call
-        .request
-        .query("all_tenants")
-        .is_some_and(|v| v != "0" && v != "false")
-        && call.caller.is_admin();
+    let all = all_tenants(call);
     let name = call.request.query("name");
     let status = call.request.query("status");
     let volumes: Vec<Value> = call

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::quotas::Kind;
 use super::volumes::{forbidden, not_found};
 use super::{Caller, Changes, CloudState, Fail, Operation, Outcome, Pending, new_id};
 use crate::cloud::content::{BLOCK_SIZE, BlockMap, block_hash};
@@ -119,44 +120,6 @@ impl CloudState {
             .any(|b| !b.deleted && b.parent_id.as_deref() == Some(id))
     }
 
-    /// Refuses a backup that would pass the project's backup quotas (413).
-    pub fn check_backup_quota(&mut self, project_id: &str, size: u64) -> Outcome<()> {
-        if self.faults.take_over_quota() {
-            return Err(Fail::OverLimit(
-                "BackupLimitExceeded: Maximum number of backups allowed exceeded (injected)."
-                    .into(),
-            ));
-        }
-        let quotas = self
-            .identity
-            .project(project_id)
-            .map(|p| p.quotas.clone())
-            .unwrap_or_default();
-        let (count, gigabytes) = self
-            .backups
-            .values()
-            .filter(|b| !b.deleted && b.project_id == project_id)
-            .fold((0u64, 0u64), |(n, g), b| (n + 1, g.saturating_add(b.size)));
-        if quotas.backups.is_some_and(|limit| count + 1 > limit) {
-            return Err(Fail::OverLimit(format!(
-                "BackupLimitExceeded: Maximum number of backups allowed ({}) exceeded.",
-                quotas.backups.unwrap_or_default()
-            )));
-        }
-        if quotas
-            .backup_gigabytes
-            .is_some_and(|limit| gigabytes.saturating_add(size) > limit)
-        {
-            return Err(Fail::OverLimit(format!(
-                "VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup \
-                 gigabytes quota. Requested {size}G, quota is {}G and {gigabytes}G has been \
-                 consumed.",
-                quotas.backup_gigabytes.unwrap_or_default()
-            )));
-        }
-        Ok(())
-    }
-
     /// Starts a backup; it is `available` (or `error`) when [`Pending::BackupCreated`] completes.
     pub fn create_backup(&mut self, caller: &Caller, request: NewBackup) -> Outcome<String> {
         let store = self.backup_store()?;
@@ -231,7 +194,7 @@ impl CloudState {
         } else {
             None
         };
-        self.check_backup_quota(&project_id, size)?;
+        self.check_quota(Kind::Backups, &project_id, size)?;
         let id = new_id();
         let now = self.now();
         let availability_zone = request.availability_zone.unwrap_or(volume_az);

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::backups::Backup;
+use super::quotas::Kind;
 use super::volumes::forbidden;
 use super::{Caller, CloudState, Fail, Operation, Outcome, Pending};
 use crate::cloud::clock::timestamp;
@@ -75,7 +76,7 @@ impl CloudState {
                 "Invalid backup: Backup already exists in database.".into(),
             ));
         }
-        self.check_backup_quota(&caller.project_id, size)?;
+        self.check_quota(Kind::Backups, &caller.project_id, size)?;
         let missing: Vec<&str> = REQUIRED
             .iter()
             .copied()

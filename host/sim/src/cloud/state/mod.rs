@@ -9,6 +9,7 @@ pub mod export;
 pub mod faults;
 pub mod identity;
 pub mod network;
+mod quotas;
 mod restore;
 pub mod volumes;
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use lifeboat_formats::secret::Secret;
 
+use super::quotas::Kind;
 use super::{Caller, Changes, CloudState, Fail, Operation, Outcome, Pending, new_id};
 use crate::cloud::content::BlockMap;
 use crate::cloud::microversion::Microversion;
@@ -163,45 +164,6 @@ impl CloudState {
         }
     }
 
-    /// Refuses a creation that would pass the project's quotas (413).
-    pub fn check_volume_quota(&mut self, project_id: &str, size: u64) -> Outcome<()> {
-        if self.faults.take_over_quota() {
-            return Err(Fail::OverLimit(
-                "VolumeLimitExceeded: Maximum number of volumes allowed exceeded (injected)."
-                    .into(),
-            ));
-        }
-        let quotas = self
-            .identity
-            .project(project_id)
-            .map(|p| p.quotas.clone())
-            .unwrap_or_default();
-        let (count, gigabytes) = self
-            .volumes
-            .values()
-            .filter(|v| v.project_id == project_id)
-            .fold((0u64, 0u64), |(n, g), v| (n + 1, g.saturating_add(v.size)));
-        if quotas.volumes.is_some_and(|limit| count + 1 > limit) {
-            return Err(Fail::OverLimit(format!(
-                "VolumeLimitExceeded: Maximum number of volumes allowed ({}) exceeded for quota \
-                 'volumes'.",
-                quotas.volumes.unwrap_or_default()
-            )));
-        }
-        if quotas
-            .gigabytes
-            .is_some_and(|limit| gigabytes.saturating_add(size) > limit)
-        {
-            return Err(Fail::OverLimit(format!(
-                "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed \
-                 gigabytes quota. Requested {size}G, quota is {}G and {gigabytes}G has been \
-                 consumed.",
-                quotas.gigabytes.unwrap_or_default()
-            )));
-        }
-        Ok(())
-    }
-
     /// Creates a volume in `creating`; it becomes `available` when [`Pending::VolumeCreated`]
     /// (or, from a backup, the restore) completes.
     pub fn create_volume(&mut self, caller: &Caller, request: NewVolume) -> Outcome<String> {
@@ -300,7 +262,7 @@ impl CloudState {
                 encrypted: false,
             }),
         };
-        self.check_volume_quota(&caller.project_id, size)?;
+        self.check_quota(Kind::Volumes, &caller.project_id, size)?;
         let id = new_id();
         let (snapshot_id, source_volid, backup_id) = match &request.source {
             VolumeSource::Snapshot(s) => (Some(s.clone()), None, None),
@@ -590,7 +552,7 @@ impl CloudState {
             .get(&transfer.volume_id)
             .map(|v| v.size)
             .unwrap_or_default();
-        self.check_volume_quota(&caller.project_id, size)?;
+        self.check_quota(Kind::Volumes, &caller.project_id, size)?;
         let transfer = self.transfers.remove(id).expect("just found");
         let volume = self
             .volumes
