@@ -71,20 +71,48 @@ fn watch(root: &Path) {
     }
 }
 
+/// The toolchain that builds the guests when it is not the outer build's own:
+/// `LIFEBOAT_GUEST_TOOLCHAIN` (say `stable`), for outer builds whose toolchain cannot target
+/// `wasm32-wasip2` (scripts/fuzz builds with a nightly that rustup has no such target for).
+fn guest_toolchain() -> Option<String> {
+    println!("cargo:rerun-if-env-changed=LIFEBOAT_GUEST_TOOLCHAIN");
+    env::var("LIFEBOAT_GUEST_TOOLCHAIN")
+        .ok()
+        .filter(|name| !name.is_empty())
+}
+
+/// A command running `tool` (`rustc` or `cargo`) of the guests' toolchain: the outer build's
+/// (as cargo names it in `RUSTC` / `CARGO`), or [`guest_toolchain`]'s through rustup.
+fn guest_tool(tool: &str, outer: &str) -> Command {
+    match guest_toolchain() {
+        Some(toolchain) => {
+            let mut command = Command::new("rustup");
+            command.args(["run", &toolchain, tool]);
+            // The outer toolchain's choices must not reach the other one.
+            command.env_remove("RUSTC").env_remove("RUSTUP_TOOLCHAIN");
+            command
+        }
+        None => Command::new(env::var_os(outer).unwrap_or_else(|| tool.into())),
+    }
+}
+
 /// Installs the standard library for `wasm32-wasip2` with rustup when the compiler lacks it.
 fn ensure_target() -> Result<(), String> {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let libdir = Command::new(&rustc)
+    let libdir = guest_tool("rustc", "RUSTC")
         .args(["--print", "target-libdir", "--target", WASM_TARGET])
         .output()
-        .map_err(|error| format!("cannot run {}: {error}", rustc.to_string_lossy()))?;
+        .map_err(|error| format!("cannot run rustc: {error}"))?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&libdir.stdout).trim());
     if libdir.is_dir() {
         return Ok(());
     }
     println!("cargo:warning=installing the {WASM_TARGET} target: rustup target add {WASM_TARGET}");
-    let installed = Command::new("rustup")
-        .args(["target", "add", WASM_TARGET])
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    if let Some(toolchain) = guest_toolchain() {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    let installed = rustup
         .output()
         .map_err(|error| {
             format!(
@@ -97,8 +125,7 @@ fn ensure_target() -> Result<(), String> {
 
 /// Builds the cargo workspace at `dir` for `wasm32-wasip2`, in release, into `target_dir`.
 fn build(dir: &Path, target_dir: &Path) -> Result<(), String> {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = guest_tool("cargo", "CARGO");
     command
         .current_dir(dir)
         .args(["build", "--release", "--locked", "--target", WASM_TARGET])
