@@ -12,6 +12,7 @@
 //! - [`error`]: [`CloudError`], naming the failed call and the kind of failure.
 //! - [`microversion`]: the microversions each call is sent with, negotiated with what each
 //!   service advertises in its version document.
+//! - [`fuzzing`]: the readers of a cloud's answers in one entry point, for fuzzing.
 //!
 //! Long operations start with one call and are waited for with the `wait_for_*` methods, which
 //! poll with backoff on tokio's clock until a deadline. Passwords, secrets, tokens and transfer
@@ -25,6 +26,7 @@ mod config;
 mod discovery;
 pub mod error;
 mod fault;
+pub mod fuzzing;
 pub mod microversion;
 pub mod network;
 mod poll;
