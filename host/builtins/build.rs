@@ -112,14 +112,12 @@ fn ensure_target() -> Result<(), String> {
     if let Some(toolchain) = guest_toolchain() {
         rustup.args(["--toolchain", &toolchain]);
     }
-    let installed = rustup
-        .output()
-        .map_err(|error| {
-            format!(
-                "the {WASM_TARGET} target is missing and rustup cannot be run ({error}): \
+    let installed = rustup.output().map_err(|error| {
+        format!(
+            "the {WASM_TARGET} target is missing and rustup cannot be run ({error}): \
                  install the target's standard library for this compiler"
-            )
-        })?;
+        )
+    })?;
     succeeded(&installed, &format!("rustup target add {WASM_TARGET}"))
 }
 

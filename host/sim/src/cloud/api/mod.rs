@@ -195,6 +195,7 @@ fn service(
         let mut call = Call {
             state,
             caller: &caller,
+            // Neutron has no microversions: its handlers see its API version, 2.0.
             version: version.unwrap_or(Microversion::new(2, 0)),
             request,
             base: &cloud.base_url,
