@@ -8,7 +8,7 @@ use lifeboat_sim::cloud::state::{Fault, Operation};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Session, example, settle};
+use super::{Session, backup_row, example, settle};
 
 #[tokio::test]
 async fn an_in_use_volume_needs_force_and_returns_to_in_use() {
@@ -108,16 +108,7 @@ async fn incrementals_chain_on_the_latest_backup_and_store_only_changed_blocks()
     settle(&admin.cloud);
     let second = admin.backup(incremental.clone()).await;
     settle(&admin.cloud);
-    let state = admin.cloud.state_json();
-    let row = |id: &str| {
-        state["backups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let row = |id: &str| backup_row(&admin.cloud, id);
     assert_eq!(row(&first)["parent_id"], full.as_str());
     assert_eq!(
         row(&second)["parent_id"],
@@ -130,7 +121,10 @@ async fn incrementals_chain_on_the_latest_backup_and_store_only_changed_blocks()
         .map(|id| row(id)["object_count"].as_u64().unwrap())
         .collect();
     assert_eq!(counts, [6, 3, 2]);
-    let objects = state["store"]["objects"].as_array().unwrap().len();
+    let objects = admin.cloud.state_json()["store"]["objects"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(objects, 11);
     let parent = admin.get_backup(&full).await;
     assert_eq!(parent["has_dependent_backups"], true);
@@ -192,16 +186,7 @@ async fn a_snapshot_backup_chains_on_the_latest_backup_older_than_the_snapshot()
         .backup(json!({"volume_id": data, "snapshot_id": snapshot, "incremental": true}))
         .await;
     settle(&admin.cloud);
-    let state = admin.cloud.state_json();
-    let row = |id: &str| {
-        state["backups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let row = |id: &str| backup_row(&admin.cloud, id);
     assert_eq!(row(&newer)["parent_id"], older.as_str());
     assert_eq!(
         row(&from_snapshot)["parent_id"],

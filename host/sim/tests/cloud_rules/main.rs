@@ -225,6 +225,16 @@ impl Session {
     }
 }
 
+/// The control plane's row of backup `id`: with its parent, objects and deletion mark.
+pub fn backup_row(cloud: &Cloud, id: &str) -> Value {
+    let state = cloud.state_json();
+    let rows = state["backups"].as_array().expect("a list of backups");
+    rows.iter()
+        .find(|b| b["id"] == id)
+        .expect("the backup is known")
+        .clone()
+}
+
 pub fn password_auth(user: &str, password: &str, project: &str) -> Value {
     json!({"auth": {
         "identity": {"methods": ["password"], "password": {"user": {
