@@ -466,8 +466,9 @@ impl CloudSpec {
                 Some(project) => known("project", &projects, project).map_err(context)?,
                 None => return Err(context("no project".into())),
             }
-            if volume.size_gib == 0 {
-                return Err(context("size_gib must be at least 1".into()));
+            let most = crate::cloud::state::volumes::MAX_VOLUME_GIB;
+            if volume.size_gib == 0 || volume.size_gib > most {
+                return Err(context(format!("size_gib must be from 1 to {most}")));
             }
             if let Some(image) = &volume.image {
                 known("image", &images, image).map_err(context)?;
@@ -476,7 +477,8 @@ impl CloudSpec {
                 known("volume type", &types, kind).map_err(context)?;
             }
             if let Some(data) = volume.data {
-                let capacity = volume.size_gib * (1 << 30) / crate::cloud::content::BLOCK_SIZE;
+                let capacity =
+                    volume.size_gib.saturating_mul(1 << 30) / crate::cloud::content::BLOCK_SIZE;
                 if data.blocks > capacity.min(crate::cloud::content::MAX_FIXTURE_BLOCKS) {
                     return Err(context(format!(
                         "data.blocks {} exceeds the volume or the simulator's limit of {}",
@@ -617,6 +619,6 @@ mod tests {
         let empty = refused(&format!(
             "{base}    volumes: [{{name: v, project: p, size_gib: 0}}]\n"
         ));
-        assert!(empty.contains("at least 1"), "{empty}");
+        assert!(empty.contains("size_gib must be from 1"), "{empty}");
     }
 }

@@ -60,7 +60,7 @@ impl Cloud {
         self.with(|_| ());
     }
 
-    /// Arms a fault (see [`Fault`]).
+    /// Arms a fault (see [`Fault`]; a count of zero arms nothing).
     pub fn arm(&self, fault: &Fault) {
         self.with(|state| match fault {
             Fault::ExpireTokens => state.identity.revoke_all(),

@@ -325,6 +325,18 @@ async fn faults_fail_backups_take_the_service_down_and_exhaust_quotas() {
         .await;
     down.error(503, "serviceUnavailable");
     let control = format!("{}/_sim/faults", admin.cloud.base_url);
+    let zero = json!({"kind": "fail", "operation": "backup", "count": 0});
+    let refused = reqwest::Client::new()
+        .post(&control)
+        .json(&zero)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        400,
+        "a count of zero arms nothing and is refused"
+    );
     assert_eq!(
         reqwest::Client::new()
             .delete(&control)
@@ -358,4 +370,34 @@ async fn faults_fail_backups_take_the_service_down_and_exhaust_quotas() {
         )
         .await;
     assert_eq!(listed.body["backups"].as_array().unwrap().len(), 1);
+}
+
+/// The backup is the caller's project's, also when an administrator backs up another project's
+/// volume; its availability zone is read from 3.51 on.
+#[tokio::test]
+async fn a_backup_belongs_to_the_callers_project_and_reads_its_zone_from_3_51() {
+    let sim = example().await;
+    let admin = Session::east_admin(&sim).await;
+    let bob = Session::login(&admin.cloud, "bob", "bob-secret", "recovery").await;
+    let volume = bob.blank_volume("bobs", 1).await;
+    let early = json!({"backup": {"volume_id": volume, "availability_zone": "far"}});
+    let early = admin
+        .volume(Method::POST, "/backups", "3.50", Some(early))
+        .await;
+    let early = early.body["backup"]["id"].as_str().unwrap().to_owned();
+    settle(&admin.cloud);
+    let row = backup_row(&admin.cloud, &early);
+    assert_eq!(row["project_id"], admin.project_id.as_str());
+    assert!(
+        row["service_metadata"]
+            .as_str()
+            .unwrap()
+            .contains("az_nova_"),
+        "{row}"
+    );
+    let late = admin
+        .backup(json!({"volume_id": volume, "availability_zone": "far"}))
+        .await;
+    settle(&admin.cloud);
+    assert_eq!(admin.get_backup(&late).await["availability_zone"], "far");
 }

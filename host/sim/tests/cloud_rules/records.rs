@@ -168,6 +168,12 @@ async fn an_imported_incremental_needs_its_parent_imported_first() {
         .await;
     settle(&admin.cloud);
     let west = west_admin(&sim).await;
+    let parent = export(&admin, &full).await.body["backup-record"].clone();
+    let decoded = STANDARD
+        .decode(parent["backup_url"].as_str().unwrap())
+        .unwrap();
+    let decoded: Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(decoded["num_dependent_backups"], 1);
     let child = export(&admin, &incremental).await.body["backup-record"].clone();
     assert_eq!(import(&west, &child).await.status, 201);
     settle(&west.cloud);
@@ -190,7 +196,6 @@ async fn an_imported_incremental_needs_its_parent_imported_first() {
         "error",
         "the parent is missing"
     );
-    let parent = export(&admin, &full).await.body["backup-record"].clone();
     assert_eq!(import(&west, &parent).await.status, 201);
     settle(&west.cloud);
     let target = west.blank_volume("chain", 1).await;
@@ -308,4 +313,38 @@ clouds:
         accounts.iter().all(|a| *a == format!("AUTH_{project}")),
         "{accounts:?}"
     );
+}
+
+/// A record may name any parent: one naming itself is refused, and two naming each other make
+/// a restore fail instead of walking the loop for ever.
+#[tokio::test]
+async fn records_whose_parents_loop_are_refused_or_fail_to_restore() {
+    let sim = example().await;
+    let west = west_admin(&sim).await;
+    let record = |id: &str, parent: &str| {
+        let row = json!({"id": id, "parent_id": parent, "size": 1, "display_name": id,
+                         "display_description": "", "container": "volumebackups",
+                         "service_metadata": format!("volume_x/1/az_nova_backup_{id}"),
+                         "object_count": 2, "volume_id": "x"});
+        json!({"backup_service": "cinder.backup.drivers.swift",
+               "backup_url": STANDARD.encode(row.to_string())})
+    };
+    let own = import(&west, &record("self-1", "self-1")).await;
+    assert!(own.error(400, "badRequest").contains("its own parent"));
+    assert_eq!(import(&west, &record("loop-a", "loop-b")).await.status, 201);
+    assert_eq!(import(&west, &record("loop-b", "loop-a")).await.status, 201);
+    settle(&west.cloud);
+    let target = west.blank_volume("t", 1).await;
+    let restore = json!({"restore": {"volume_id": target}});
+    let answer = west
+        .volume(
+            Method::POST,
+            "/backups/loop-a/restore",
+            "3.0",
+            Some(restore),
+        )
+        .await;
+    assert_eq!(answer.status, 202);
+    settle(&west.cloud);
+    assert_eq!(west.get_volume(&target).await["status"], "error_restoring");
 }

@@ -60,6 +60,25 @@ async fn version_documents_answer_without_a_token_with_absolute_self_links() {
         format!("{base}/compute/v2.1/")
     );
     let nova_root = send(Method::GET, &format!("{base}/compute/"), None, None, None).await;
+    let fixture = lifeboat_sim::cloud::CloudFixture::parse(
+        "clouds: [{name: old, microversions: {volume: \"3.50\"}}]",
+        "old cloud",
+    )
+    .unwrap();
+    let old = super::start(&fixture).await;
+    let old_base = &old.cloud("old").unwrap().base_url;
+    let old_root = send(
+        Method::GET,
+        &format!("{old_base}/volume/"),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        old_root.body["versions"][0]["version"], "3.50",
+        "the root tells the real maximum"
+    );
     assert_eq!(nova_root.body["versions"].as_array().unwrap().len(), 2);
     let neutron = send(Method::GET, &format!("{base}/network/"), None, None, None).await;
     assert_eq!(
@@ -194,6 +213,11 @@ async fn bad_requests_get_openstack_shaped_errors() {
         .volume(Method::POST, "/volumes", "3.71", Some(json!({"size": 1})))
         .await;
     assert!(unwrapped.error(400, "badRequest").contains("'volume'"));
+    let huge_size = json!({"volume": {"size": 1u64 << 40}});
+    let huge_size = admin
+        .volume(Method::POST, "/volumes", "3.71", Some(huge_size))
+        .await;
+    huge_size.error(400, "badRequest");
     let bad_size = admin
         .volume(
             Method::POST,

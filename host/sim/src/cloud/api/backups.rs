@@ -101,7 +101,10 @@ fn create(call: &mut Call<'_>) -> Result<Reply, Fail> {
         force: body.force,
         snapshot_id: body.snapshot_id,
         metadata: body.metadata,
-        availability_zone: body.availability_zone,
+        // Cinder reads a backup's availability zone from 3.51 on.
+        availability_zone: body
+            .availability_zone
+            .filter(|_| call.version >= Microversion::new(3, 51)),
     };
     let id = call.state.create_backup(call.caller, request)?;
     let backup = call.state.backup(call.caller, &id)?;

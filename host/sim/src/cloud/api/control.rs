@@ -39,10 +39,13 @@ pub fn handle(cloud: &Cloud, request: &Incoming, path: &[&str]) -> Reply {
         }
         (["clock", "advance"], &Method::POST) => advance(cloud, request),
         (["faults"], &Method::GET) => Ok(Reply::ok(cloud.with(|s| json!(s.faults)))),
-        (["faults"], &Method::POST) => request.json::<Fault>().map(|fault| {
-            cloud.arm(&fault);
-            Reply::empty(StatusCode::NO_CONTENT)
-        }),
+        (["faults"], &Method::POST) => request
+            .json::<Fault>()
+            .and_then(|fault| fault.check().map_err(Fail::BadRequest).map(|()| fault))
+            .map(|fault| {
+                cloud.arm(&fault);
+                Reply::empty(StatusCode::NO_CONTENT)
+            }),
         (["faults"], &Method::DELETE) => {
             cloud.with(|s| s.faults.clear());
             Ok(Reply::empty(StatusCode::NO_CONTENT))

@@ -46,12 +46,11 @@ fn volume_version(base: &str, max: &Microversion) -> Value {
     })
 }
 
-/// `GET /volume/`: 300 with the versions.
-pub fn volume_root(base: &str) -> Reply {
-    // The maximum in the root document is only advisory; the v3 document gives the real one.
+/// `GET /volume/`: 300 with the versions (clients fall back to it when `/v3/` fails).
+pub fn volume_root(base: &str, max: &Microversion) -> Reply {
     Reply::json(
         StatusCode::MULTIPLE_CHOICES,
-        json!({"versions": [volume_version(base, &Microversion::new(3, 71))]}),
+        json!({"versions": [volume_version(base, max)]}),
     )
 }
 

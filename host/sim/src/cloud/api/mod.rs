@@ -86,7 +86,10 @@ fn route(cloud: &Cloud, request: &Incoming, segments: &[&str]) -> Response<Body>
     let base = cloud.base_url.as_str();
     match segments {
         ["identity", rest @ ..] => identity::handle(cloud, request, rest),
-        ["volume"] => plain(Service::Volume, discovery::volume_root(base)),
+        ["volume"] => plain(
+            Service::Volume,
+            discovery::volume_root(base, &cloud.with(|s| s.volume_max)),
+        ),
         ["volume", "v3"] => plain(
             Service::Volume,
             discovery::volume_v3(base, &cloud.with(|s| s.volume_max)),

@@ -168,10 +168,12 @@ impl CloudState {
             metadata: volume.metadata.clone(),
             image_metadata: volume.image_metadata.clone(),
         };
+        // The backup belongs to the caller's project, as Cinder's context decides, even when an
+        // administrator backs up another project's volume.
         let (size, volume_az, project_id) = (
             volume.size,
             volume.availability_zone.clone(),
-            volume.project_id.clone(),
+            caller.project_id.clone(),
         );
         let parent_id = if request.incremental {
             let parent = self

@@ -43,7 +43,12 @@ impl CloudState {
                 backup.status
             )));
         }
-        let record = record_json(backup, self.has_dependents(id));
+        let dependents = self
+            .backups
+            .values()
+            .filter(|b| !b.deleted && b.parent_id.as_deref() == Some(id))
+            .count();
+        let record = record_json(backup, dependents);
         Ok(BackupRecord {
             backup_service: backup.service.clone(),
             backup_url: STANDARD.encode(record.to_string()),
@@ -71,6 +76,11 @@ impl CloudState {
                 "Invalid input received: Backup record is missing id or size.".into(),
             ));
         };
+        if text("parent_id").as_deref() == Some(id.as_str()) {
+            return Err(Fail::BadRequest(
+                "Invalid input received: a backup cannot be its own parent.".into(),
+            ));
+        }
         if self.backups.get(&id).is_some_and(|b| !b.deleted) {
             return Err(Fail::BadRequest(
                 "Invalid backup: Backup already exists in database.".into(),
@@ -157,7 +167,7 @@ impl CloudState {
 }
 
 /// The row of a backup as an exported record carries it.
-fn record_json(backup: &Backup, has_dependents: bool) -> Value {
+fn record_json(backup: &Backup, dependents: usize) -> Value {
     json!({
         "id": backup.id,
         "user_id": backup.user_id,
@@ -177,7 +187,7 @@ fn record_json(backup: &Backup, has_dependents: bool) -> Value {
         "object_count": backup.object_count,
         "temp_volume_id": null,
         "temp_snapshot_id": null,
-        "num_dependent_backups": u64::from(has_dependents),
+        "num_dependent_backups": dependents,
         "snapshot_id": backup.snapshot_id,
         "data_timestamp": timestamp(backup.data_timestamp),
         "restore_volume_id": null,

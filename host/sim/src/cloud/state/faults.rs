@@ -43,6 +43,18 @@ pub enum Fault {
     ExpireTokens,
 }
 
+impl Fault {
+    /// Why the fault cannot be armed, if it cannot: a count of zero.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Fault::Fail { count: 0, .. } | Fault::OverQuota { count: 0 } => {
+                Err("a fault's count must be at least 1".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 fn one() -> u32 {
     1
 }
@@ -60,8 +72,12 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// Arms `fault`; [`Fault::ExpireTokens`] is carried out by the caller.
+    /// Arms `fault`; [`Fault::ExpireTokens`] is carried out by the caller. A count of zero
+    /// arms nothing (the control endpoint refuses it: see [`Fault::check`]).
     pub fn arm(&mut self, fault: &Fault) {
+        if fault.check().is_err() {
+            return;
+        }
         match fault {
             Fault::Fail {
                 operation,
@@ -80,7 +96,7 @@ impl Faults {
     pub fn take_failure(&mut self, operation: Operation) -> Option<String> {
         let (count, reason) = self.failures.get_mut(&operation)?;
         let reason = reason.clone();
-        *count -= 1;
+        *count = count.saturating_sub(1);
         if *count == 0 {
             self.failures.remove(&operation);
         }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::backups::read_hashes;
+use super::backups::{Backup, read_hashes};
 use super::volumes::{NewVolume, VolumeSource};
 use super::{Caller, CloudState, Fail, Operation, Outcome, Pending};
 use crate::cloud::content::{BlockMap, block_hash};
@@ -151,9 +151,13 @@ impl CloudState {
             .store
             .clone()
             .ok_or("the backup service has no store")?;
-        let mut chain = Vec::new();
+        let mut chain: Vec<&Backup> = Vec::new();
         let mut next = Some(backup_id.to_owned());
         while let Some(id) = next {
+            // Imported records name their parents as they like: a loop ends the walk.
+            if chain.iter().any(|b| b.id == id) {
+                return Err(format!("the chain of backup {backup_id} loops at {id}"));
+            }
             let backup = self
                 .backups
                 .get(&id)

@@ -79,7 +79,7 @@ pub struct Volume {
 impl Volume {
     /// The volume's capacity in bytes.
     pub fn capacity(&self) -> u64 {
-        self.size << 30
+        self.size.saturating_mul(1 << 30)
     }
 }
 
@@ -129,6 +129,9 @@ pub struct NewVolume {
     pub metadata: BTreeMap<String, String>,
     pub source: VolumeSource,
 }
+
+/// The largest volume the simulator makes, in GiB (a PiB): sizes stay far from overflowing.
+pub const MAX_VOLUME_GIB: u64 = 1 << 20;
 
 /// Statuses from which Cinder lets a volume be deleted.
 const DELETABLE: &[&str] = &[
@@ -244,10 +247,11 @@ impl CloudState {
                 ));
             }
         };
-        if size == 0 {
-            return Err(Fail::BadRequest(
-                "Volume size '0' must be an integer and greater than 0.".into(),
-            ));
+        if size == 0 || size > MAX_VOLUME_GIB {
+            return Err(Fail::BadRequest(format!(
+                "Volume size '{size}' must be an integer and greater than 0 (and at most \
+                 {MAX_VOLUME_GIB} in the simulator)."
+            )));
         }
         let kind = match &request.volume_type {
             Some(name) => self
