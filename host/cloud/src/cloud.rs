@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Project, ProjectScope, Role, User};
+use crate::auth::{Credentials, Project, ProjectScope, Role, User};
 use crate::block_storage::BlockStorage;
 use crate::compute::Compute;
 use crate::config::CloudConfig;
-use crate::error::Result;
+use crate::error::{CloudError, ErrorKind, Result};
 use crate::network::NetworkService;
 use crate::service::ServiceType;
 use crate::session::Session;
@@ -21,8 +21,25 @@ pub struct Cloud {
 impl Cloud {
     /// Finds Keystone's v3 API at the auth URL and authenticates. The services are discovered
     /// on their first use.
+    ///
+    /// A token scoped to another project than the configured one (application credentials
+    /// are bound to theirs, whatever the configuration says) fails as [`ErrorKind::Config`]:
+    /// the connection never works in a project it was not asked for.
     pub async fn connect(config: CloudConfig) -> Result<Cloud> {
+        let wanted = config.project.clone();
         let session = Session::connect(config).await?;
+        if let Some(wanted) = wanted
+            && !wanted.names(session.project())
+        {
+            let got = session.project();
+            return Err(CloudError::new(
+                "connect",
+                ErrorKind::Config(format!(
+                    "asked for {wanted}, the token is scoped to project {} {:?}",
+                    got.id, got.name
+                )),
+            ));
+        }
         Ok(Cloud {
             session: Arc::new(session),
         })
@@ -30,7 +47,28 @@ impl Cloud {
 
     /// A connection with the same settings and credentials, scoped to another project (to
     /// accept a volume transfer, say).
+    ///
+    /// Application credentials are bound to their project, and Keystone ignores any other
+    /// scope: asking them for another project than this connection's fails as
+    /// [`ErrorKind::Config`] without authenticating. Whatever the credentials, a token scoped
+    /// to another project than `project` is refused the same way.
     pub async fn connect_to(&self, project: ProjectScope) -> Result<Cloud> {
+        const CALL: &str = "connect to project";
+        let current = self.project();
+        if matches!(
+            self.config().credentials,
+            Credentials::ApplicationCredential { .. }
+        ) && !project.names(current)
+        {
+            return Err(CloudError::new(
+                CALL,
+                ErrorKind::Config(format!(
+                    "application credentials are bound to their project ({} {:?}), so they \
+                     cannot connect to {project}; use a password, or credentials of that project",
+                    current.id, current.name
+                )),
+            ));
+        }
         Cloud::connect(self.session.config().clone().with_project(project)).await
     }
 

@@ -7,6 +7,12 @@
 //! Requests go to the `self` link of the matching version with the project id appended again,
 //! so a cloud whose catalog is out of date, or that moved its API, is still reached where it
 //! says it is. Only pure functions live here; the requests are in the session.
+//!
+//! A version document is fetched without a token, and whatever answers it would choose where
+//! the password and the tokens go if its `self` link were followed anywhere. So a `self` link
+//! is followed only on the origin (scheme, host and port) of the URL probed for it, which came
+//! from the configuration or the catalog; a link to another host or port, or from https down to
+//! http, is ignored, and requests go to the catalog URL (or the auth URL) itself.
 
 use serde::Deserialize;
 use url::Url;
@@ -17,8 +23,28 @@ use crate::microversion::{Microversion, VersionRange};
 /// microversions it accepts (`None` when it has none, as Neutron).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiVersion {
-    pub url: Url,
+    pub link: SelfLink,
     pub versions: Option<VersionRange>,
+}
+
+/// A version's `self` link, resolved against the probed URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SelfLink {
+    /// On the probed URL's origin: requests go there.
+    Trusted(Url),
+    /// On another origin (host, port or scheme): not followed.
+    Foreign(Url),
+}
+
+#[cfg(test)]
+impl ApiVersion {
+    /// The `self` link, if requests may go there.
+    pub fn trusted_url(&self) -> Option<&Url> {
+        match &self.link {
+            SelfLink::Trusted(url) => Some(url),
+            SelfLink::Foreign(_) => None,
+        }
+    }
 }
 
 /// A version document in any of the three shapes the services use: `{"version": {...}}` for
@@ -59,7 +85,8 @@ struct Link {
 }
 
 /// Reads the version document `body`, fetched from `probed`, and picks the newest version of
-/// the major version `major`. A relative `self` link is resolved against `probed`.
+/// the major version `major`. A relative `self` link is resolved against `probed`; an absolute
+/// one on another origin than `probed` is [`SelfLink::Foreign`].
 pub(crate) fn read_document(body: &[u8], probed: &Url, major: u32) -> Result<ApiVersion, String> {
     let document: Document =
         serde_json::from_slice(body).map_err(|error| format!("not a version document: {error}"))?;
@@ -85,6 +112,11 @@ pub(crate) fn read_document(body: &[u8], probed: &Url, major: u32) -> Result<Api
     let url = probed
         .join(href)
         .map_err(|error| format!("self link {href:?}: {error}"))?;
+    let link = if same_origin(&url, probed) {
+        SelfLink::Trusted(url)
+    } else {
+        SelfLink::Foreign(url)
+    };
     let max = non_empty(entry.max_version.as_deref()).or(non_empty(entry.version.as_deref()));
     let versions = match max {
         None => None,
@@ -101,7 +133,15 @@ pub(crate) fn read_document(body: &[u8], probed: &Url, major: u32) -> Result<Api
             Some(VersionRange { min, max })
         }
     };
-    Ok(ApiVersion { url, versions })
+    Ok(ApiVersion { link, versions })
+}
+
+/// Whether `link` has the scheme, host and port of `probed` (a port left out counts as the
+/// scheme's default).
+fn same_origin(link: &Url, probed: &Url) -> bool {
+    link.scheme() == probed.scheme()
+        && link.host() == probed.host()
+        && link.port_or_known_default() == probed.port_or_known_default()
 }
 
 fn non_empty(text: Option<&str>) -> Option<&str> {
@@ -199,6 +239,13 @@ pub(crate) fn identity_fallback(auth_url: &Url) -> Option<Url> {
         .then(|| service_url(auth_url, None))
 }
 
+/// The identity URL when the auth URL's version document names a `self` link on another
+/// origin: the auth URL itself if its path ends in `/v3`, else the auth URL with `v3/` appended
+/// (where Keystone serves v3 below its root).
+pub(crate) fn identity_on_auth_url(auth_url: &Url) -> Url {
+    identity_fallback(auth_url).unwrap_or_else(|| service_url(auth_url, Some("v3")))
+}
+
 /// `url` without query or fragment.
 fn bare(url: &Url) -> Url {
     let mut url = url.clone();
@@ -266,7 +313,8 @@ mod tests {
                       {"rel": "self", "href": "http://h/volume/v3/"}],
             "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}]}]}"#;
         let version = read_document(body, &probed, 3).unwrap();
-        assert_eq!(version.url.as_str(), "http://h/volume/v3/");
+        let url = version.trusted_url().unwrap();
+        assert_eq!(url.as_str(), "http://h/volume/v3/");
         assert_eq!(
             version.versions,
             Some(VersionRange {
@@ -275,7 +323,7 @@ mod tests {
             })
         );
         assert_eq!(
-            service_url(&version.url, Some(PID)).as_str(),
+            service_url(url, Some(PID)).as_str(),
             format!("http://h/volume/v3/{PID}/")
         );
     }
@@ -287,7 +335,7 @@ mod tests {
             "min_version": "2.1", "links": [{"rel": "self", "href": "http://h/compute/v2.1/"}]}}"#;
         let version = read_document(body, &probed, 2).unwrap();
         assert_eq!(
-            service_url(&version.url, None).as_str(),
+            service_url(version.trusted_url().unwrap(), None).as_str(),
             "http://h/compute/v2.1/"
         );
         assert_eq!(version.versions.unwrap().max, Microversion::new(2, 96));
@@ -302,7 +350,10 @@ mod tests {
             {"id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
              "links": [{"rel": "self", "href": "http://h/compute/v2.1/"}]}]}"#;
         let version = read_document(body, &probed, 2).unwrap();
-        assert_eq!(version.url.as_str(), "http://h/compute/v2.1/");
+        assert_eq!(
+            version.link,
+            SelfLink::Trusted(url("http://h/compute/v2.1/"))
+        );
         assert_eq!(
             version.versions,
             Some(VersionRange {
@@ -320,7 +371,10 @@ mod tests {
             "links": [{"rel": "self", "href": "http://h/identity/v3/"}],
             "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]}]}}"#;
         let version = read_document(body, &probed, 3).unwrap();
-        assert_eq!(version.url.as_str(), "http://h/identity/v3/");
+        assert_eq!(
+            version.link,
+            SelfLink::Trusted(url("http://h/identity/v3/"))
+        );
         assert_eq!(version.versions, None);
         assert!(read_document(body, &probed, 2).is_err());
     }
@@ -330,28 +384,81 @@ mod tests {
         let body = br#"{"versions": [{"id": "v3.0", "version": "3.71", "min_version": "3.0",
             "links": [{"rel": "self", "href": "v3/"}]}]}"#;
         let version = read_document(body, &url("http://h/volume/"), 3).unwrap();
-        assert_eq!(version.url.as_str(), "http://h/volume/v3/");
+        let trusted = version.trusted_url().unwrap();
+        assert_eq!(trusted.as_str(), "http://h/volume/v3/");
         assert_eq!(
-            service_url(&version.url, Some(PID)).as_str(),
+            service_url(trusted, Some(PID)).as_str(),
             format!("http://h/volume/v3/{PID}/")
         );
         let rooted =
             br#"{"version": {"id": "v3.0", "links": [{"rel": "self", "href": "/block/v3"}]}}"#;
         let version = read_document(rooted, &url("http://h:8776/volume/v3/"), 3).unwrap();
         assert_eq!(
-            service_url(&version.url, Some(PID)).as_str(),
+            service_url(version.trusted_url().unwrap(), Some(PID)).as_str(),
             format!("http://h:8776/block/v3/{PID}/")
         );
     }
 
+    /// A document fetched without a token must not send the token elsewhere: a `self` link on
+    /// another host or port is not followed, though the versions are still read.
     #[test]
-    fn self_link_may_name_another_host() {
+    fn self_links_to_another_host_or_port_are_not_followed() {
         let body = br#"{"version": {"id": "v2.1", "version": "2.96", "min_version": "2.1",
             "links": [{"rel": "self", "href": "https://api.example:8774/v2.1/"}]}}"#;
-        let version = read_document(body, &url("http://h/compute/v2.1"), 2).unwrap();
+        let version = read_document(body, &url("https://h/compute/v2.1"), 2).unwrap();
         assert_eq!(
-            service_url(&version.url, None).as_str(),
-            "https://api.example:8774/v2.1/"
+            version.link,
+            SelfLink::Foreign(url("https://api.example:8774/v2.1/"))
+        );
+        assert_eq!(version.trusted_url(), None);
+        assert_eq!(version.versions.unwrap().max, Microversion::new(2, 96));
+
+        let other_port = br#"{"version": {"id": "v3.0",
+            "links": [{"rel": "self", "href": "https://h:8443/volume/v3/"}]}}"#;
+        let version = read_document(other_port, &url("https://h/volume/v3/"), 3).unwrap();
+        assert_eq!(version.trusted_url(), None);
+        let protocol_relative = br#"{"version": {"id": "v3.0",
+            "links": [{"rel": "self", "href": "//evil.example/volume/v3/"}]}}"#;
+        let version = read_document(protocol_relative, &url("https://h/volume/v3/"), 3).unwrap();
+        assert_eq!(version.trusted_url(), None);
+
+        // The default port written out is the same origin.
+        let explicit_port = br#"{"version": {"id": "v3.0",
+            "links": [{"rel": "self", "href": "https://h:443/volume/v3/"}]}}"#;
+        let version = read_document(explicit_port, &url("https://h/volume/v3/"), 3).unwrap();
+        assert_eq!(
+            version.trusted_url().map(Url::as_str),
+            Some("https://h/volume/v3/")
+        );
+    }
+
+    /// A `self` link that would take an https endpoint down to http (same host and path) is
+    /// not followed: the token would travel in clear.
+    #[test]
+    fn self_links_that_downgrade_to_http_are_not_followed() {
+        let body = br#"{"version": {"id": "v3.14", "status": "stable",
+            "links": [{"rel": "self", "href": "http://h/identity/v3/"}]}}"#;
+        let version = read_document(body, &url("https://h/identity/v3"), 3).unwrap();
+        assert_eq!(
+            version.link,
+            SelfLink::Foreign(url("http://h/identity/v3/"))
+        );
+        assert_eq!(version.trusted_url(), None);
+        let on_443 = br#"{"version": {"id": "v3.14",
+            "links": [{"rel": "self", "href": "http://h:443/identity/v3/"}]}}"#;
+        let version = read_document(on_443, &url("https://h/identity/v3"), 3).unwrap();
+        assert_eq!(version.trusted_url(), None);
+        assert_eq!(
+            identity_on_auth_url(&url("https://h/identity/v3")).as_str(),
+            "https://h/identity/v3/"
+        );
+        assert_eq!(
+            identity_on_auth_url(&url("https://h/identity")).as_str(),
+            "https://h/identity/v3/"
+        );
+        assert_eq!(
+            identity_on_auth_url(&url("https://h:5000/")).as_str(),
+            "https://h:5000/v3/"
         );
     }
 

@@ -4,6 +4,9 @@
 //! `{"itemNotFound": {"code": 404, "message": "..."}}`, Keystone `{"error": {"code": 401,
 //! "title": "...", "message": "..."}}`, Neutron `{"NeutronError": {"type": "...", "message":
 //! "..."}}`. Anything else (a proxy's HTML page, plain text) is kept as a bounded excerpt.
+//!
+//! Secrets are scrubbed from the whole text before anything is cut from it: a secret that
+//! straddled the cut would otherwise survive as a prefix.
 
 use serde_json::Value;
 
@@ -12,14 +15,16 @@ use crate::error::ErrorKind;
 /// How much of an unstructured body an error keeps.
 const MAX_RAW_MESSAGE: usize = 500;
 
-/// The message of an error body.
-pub(crate) fn message(body: &[u8]) -> String {
+/// The message of an error body, without any of `secrets` (a service may echo a request's
+/// credentials in its error message).
+pub(crate) fn message(body: &[u8], secrets: &[&str]) -> String {
     if let Ok(value) = serde_json::from_slice::<Value>(body)
         && let Some(message) = structured_message(&value)
     {
-        return message;
+        return scrub(message, secrets);
     }
-    excerpt(body)
+    let text = scrub(String::from_utf8_lossy(body).into_owned(), secrets);
+    excerpt(&text)
 }
 
 fn structured_message(value: &Value) -> Option<String> {
@@ -38,9 +43,8 @@ fn structured_message(value: &Value) -> Option<String> {
     })
 }
 
-/// The start of `body` as text, cut on a character boundary.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// The start of `text`, trimmed and cut on a character boundary.
+fn excerpt(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
         return "(empty body)".into();
@@ -70,9 +74,8 @@ pub(crate) fn kind(status: u16, message: String) -> ErrorKind {
     }
 }
 
-/// `text` with every occurrence of the secrets replaced: a service may echo a request's
-/// credentials in its error message.
-pub(crate) fn scrub(mut text: String, secrets: &[&str]) -> String {
+/// `text` with every occurrence of the secrets replaced.
+fn scrub(mut text: String, secrets: &[&str]) -> String {
     for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
         if text.contains(secret) {
             text = text.replace(secret, "***");
@@ -109,7 +112,7 @@ mod tests {
                 "Policy doesn't allow backup:export-import",
             ),
         ] {
-            assert_eq!(message(body.as_bytes()), expected);
+            assert_eq!(message(body.as_bytes(), &[]), expected);
         }
     }
 
@@ -117,19 +120,19 @@ mod tests {
     fn keystone_and_neutron_faults() {
         let keystone = r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#;
         assert_eq!(
-            message(keystone.as_bytes()),
+            message(keystone.as_bytes(), &[]),
             "The request you have made requires authentication."
         );
         let title_only = r#"{"error":{"code":401,"title":"Unauthorized"}}"#;
-        assert_eq!(message(title_only.as_bytes()), "Unauthorized");
+        assert_eq!(message(title_only.as_bytes(), &[]), "Unauthorized");
         let neutron = r#"{"NeutronError":{"type":"NetworkNotFound","message":"Network n1 could not be found.","detail":""}}"#;
         assert_eq!(
-            message(neutron.as_bytes()),
+            message(neutron.as_bytes(), &[]),
             "Network n1 could not be found."
         );
         let flat = r#"{"message":"Version 3.99 is not supported by the API.","code":406}"#;
         assert_eq!(
-            message(flat.as_bytes()),
+            message(flat.as_bytes(), &[]),
             "Version 3.99 is not supported by the API."
         );
     }
@@ -137,13 +140,16 @@ mod tests {
     #[test]
     fn raw_text_is_trimmed_and_bounded() {
         assert_eq!(
-            message(b"  The resource could not be found.\n"),
+            message(b"  The resource could not be found.\n", &[]),
             "The resource could not be found."
         );
-        assert_eq!(message(b""), "(empty body)");
-        assert_eq!(message(br#"{"unrelated":[1,2]}"#), r#"{"unrelated":[1,2]}"#);
+        assert_eq!(message(b"", &[]), "(empty body)");
+        assert_eq!(
+            message(br#"{"unrelated":[1,2]}"#, &[]),
+            r#"{"unrelated":[1,2]}"#
+        );
         let long = "é".repeat(400);
-        let cut = message(long.as_bytes());
+        let cut = message(long.as_bytes(), &[]);
         assert!(cut.ends_with('…'));
         assert!(cut.len() <= MAX_RAW_MESSAGE + '…'.len_utf8());
         assert!(cut.starts_with("éé"));
@@ -171,5 +177,35 @@ mod tests {
             scrub(text, &["hunter2", ""]),
             "Invalid input for field 'password': '***' is too short"
         );
+        let structured = r#"{"badRequest":{"code":400,"message":"bad password 'hunter2'"}}"#;
+        assert_eq!(
+            message(structured.as_bytes(), &["hunter2"]),
+            "bad password '***'"
+        );
+    }
+
+    /// A long unstructured body that echoes the secret across the cut: scrubbing the excerpt
+    /// would leave the secret's first bytes in the message.
+    #[test]
+    fn secrets_cut_by_the_excerpt_are_scrubbed() {
+        let secret = "correct-horse-battery-staple";
+        for start in MAX_RAW_MESSAGE - secret.len()..=MAX_RAW_MESSAGE {
+            let body = format!("{}{secret} and more text after it", "x".repeat(start));
+            let shown = message(body.as_bytes(), &[secret]);
+            for prefix in 4..=secret.len() {
+                assert!(
+                    !shown.contains(&secret[..prefix]),
+                    "the first {prefix} bytes of the secret survive at {start}: {shown}"
+                );
+            }
+            assert!(shown.len() <= MAX_RAW_MESSAGE + '…'.len_utf8());
+        }
+        // Invalid UTF-8 before the secret (each byte read as a 3-byte U+FFFD) does not move
+        // it out of the scrubbing's sight: the secret starts 4 bytes before the cut.
+        let mut body = vec![0xff];
+        body.extend_from_slice("x".repeat(MAX_RAW_MESSAGE - 3 - 4).as_bytes());
+        body.extend_from_slice(secret.as_bytes());
+        let shown = message(&body, &[secret]);
+        assert!(!shown.contains("corr"), "{shown}");
     }
 }

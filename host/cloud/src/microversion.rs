@@ -3,7 +3,12 @@
 //!
 //! Each call declares the range it works with (`Wanted`): the oldest microversion that has
 //! what it needs and the newest it knows how to read. It is sent with the newest version both
-//! sides know, or not at all if the cloud's newest is older than the call's oldest.
+//! sides know. If there is none (the cloud's newest is older than the call's oldest, or its
+//! oldest newer than the call's newest), negotiation fails and the call fails as
+//! [`Unsupported`](crate::ErrorKind::Unsupported) before anything is sent. A call is sent
+//! without a microversion header only to a service that advertises no microversions, and only
+//! if the service's base version is enough for it; the few calls that openstacksdk sends
+//! without a header (restoring a backup, exporting its record) declare no range at all.
 
 use std::fmt;
 use std::str::FromStr;

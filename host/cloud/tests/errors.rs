@@ -220,12 +220,18 @@ async fn refused_credentials_are_unauthorized() {
         ("authenticate", &ErrorKind::Unauthorized)
     );
 
-    // An application credential is bound to its project: another scope is refused.
+    // An application credential is bound to its project: configured for another, the
+    // connection is refused instead of working in the credential's project.
     let elsewhere =
         application_credential_config(east).with_project(ProjectScope::name("recovery", "Default"));
-    let member = Cloud::connect(elsewhere)
-        .await
-        .expect("the client sends no scope with an application credential");
+    let refused = Cloud::connect(elsewhere).await.unwrap_err();
+    assert!(
+        matches!(&refused.kind, ErrorKind::Config(m) if m.contains("recovery")),
+        "{refused:?}"
+    );
+    let own = application_credential_config(east)
+        .with_project(ProjectScope::name("production", "Default"));
+    let member = Cloud::connect(own).await.unwrap();
     assert_eq!(member.project().id, east.project_id("production").unwrap());
 
     assert_no_secrets(
@@ -233,6 +239,63 @@ async fn refused_credentials_are_unauthorized() {
         &[east],
         &[wrong_password, "not-the-dr-backup-secret"],
     );
+}
+
+/// Application credentials are bound to their project, and Keystone ignores another scope:
+/// `connect_to` another project refuses them as a configuration error, without
+/// authenticating, instead of staying in the credential's project. Their own project is fine,
+/// and a password reaches the other project.
+#[tokio::test]
+async fn application_credentials_cannot_connect_to_another_project() {
+    let sim = start().await;
+    let east = cloud(&sim, "east");
+    let production = east.project_id("production").unwrap();
+    let member = Cloud::connect(application_credential_config(east))
+        .await
+        .unwrap();
+    assert_eq!(member.project().id, production);
+    let tokens = issued_tokens(east).len();
+
+    let error = member
+        .connect_to(ProjectScope::name("recovery", "Default"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.call, "connect to project");
+    let ErrorKind::Config(message) = &error.kind else {
+        panic!("a configuration error expected: {error:?}");
+    };
+    assert!(
+        message.contains("application credentials are bound to their project")
+            && message.contains(&production)
+            && message.contains("recovery"),
+        "{message}"
+    );
+    assert_eq!(issued_tokens(east).len(), tokens, "no authentication");
+    let recovery_id = east.project_id("recovery").unwrap();
+    let by_id = member
+        .connect_to(ProjectScope::id(recovery_id.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(by_id.kind, ErrorKind::Config(_)), "{by_id:?}");
+    assert_no_secrets(&[&error, &by_id], &[east], &[]);
+
+    let same = member
+        .connect_to(ProjectScope::name("production", "Default"))
+        .await
+        .expect("the credential's own project");
+    assert_eq!(same.project().id, production);
+    let same = member
+        .connect_to(ProjectScope::id(production.clone()))
+        .await
+        .unwrap();
+    assert_eq!(same.project().id, production);
+
+    let admin = east_admin(&sim).await;
+    let recovery = admin
+        .connect_to(ProjectScope::id(recovery_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(recovery.project().id, recovery_id);
 }
 
 /// Unknown ids are NotFound errors with the cloud's message, naming the call.

@@ -96,6 +96,38 @@ impl ProjectScope {
     pub fn id(id: impl Into<String>) -> Self {
         ProjectScope::Id(id.into())
     }
+
+    /// Whether `project` is the one this scope names: the same id, or the same name in the
+    /// domain named (by id or name). Names are compared without regard to case, as Keystone
+    /// on its usual MySQL database finds them; ids exactly.
+    pub(crate) fn names(&self, project: &Project) -> bool {
+        let same_name = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
+        match self {
+            ProjectScope::Id(id) => project.id == *id,
+            ProjectScope::Name { name, domain } => {
+                same_name(&project.name, name)
+                    && match domain {
+                        DomainRef::Id(id) => project.domain.id == *id,
+                        DomainRef::Name(name) => same_name(&project.domain.name, name),
+                    }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ProjectScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProjectScope::Id(id) => write!(f, "project {id}"),
+            ProjectScope::Name { name, domain } => {
+                write!(f, "project {name:?} of domain ")?;
+                match domain {
+                    DomainRef::Id(id) => write!(f, "{id}"),
+                    DomainRef::Name(name) => write!(f, "{name:?}"),
+                }
+            }
+        }
+    }
 }
 
 /// A domain as Keystone describes it.
@@ -133,4 +165,37 @@ pub struct Role {
     #[serde(default)]
     pub id: String,
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_name_projects() {
+        let project = Project {
+            id: "p1".into(),
+            name: "production".into(),
+            domain: Domain {
+                id: "default".into(),
+                name: "Default".into(),
+            },
+        };
+        assert!(ProjectScope::id("p1").names(&project));
+        assert!(!ProjectScope::id("p2").names(&project));
+        assert!(ProjectScope::name("production", "Default").names(&project));
+        assert!(ProjectScope::name("Production", "default").names(&project));
+        assert!(!ProjectScope::name("recovery", "Default").names(&project));
+        assert!(!ProjectScope::name("production", "Other").names(&project));
+        let by_domain_id = ProjectScope::Name {
+            name: "production".into(),
+            domain: DomainRef::Id("default".into()),
+        };
+        assert!(by_domain_id.names(&project));
+        assert_eq!(
+            ProjectScope::name("recovery", "Default").to_string(),
+            r#"project "recovery" of domain "Default""#
+        );
+        assert_eq!(ProjectScope::id("p2").to_string(), "project p2");
+    }
 }

@@ -209,33 +209,17 @@ impl BlockStorage {
         self.session.send(&request).await.map(drop)
     }
 
-    /// Starts restoring an `available` backup.
+    /// Starts restoring an `available` backup. Sent without a microversion header (Cinder's
+    /// base version 3.0), as openstacksdk sends it.
     pub async fn restore_backup(&self, id: &str, target: &RestoreTarget) -> Result<Restore> {
-        let restore = match target {
-            RestoreTarget::ExistingVolume(volume_id) => json!({"volume_id": volume_id}),
-            RestoreTarget::NewVolume { name: Some(name) } => json!({"name": name}),
-            RestoreTarget::NewVolume { name: None } => json!({}),
-        };
-        let request = Request::new(
-            "restore backup",
-            SERVICE,
-            Method::POST,
-            &["backups", id, "restore"],
-        )
-        .microversion(BACKUPS)
-        .json(&json!({"restore": restore}))?;
+        let request = restore_request(id, target)?;
         self.session.send(&request).await?.member("restore")
     }
 
-    /// The record of an `available` backup, to import elsewhere (admin only by default).
+    /// The record of an `available` backup, to import elsewhere (admin only by default). Sent
+    /// without a microversion header (Cinder's base version 3.0), as openstacksdk sends it.
     pub async fn export_backup_record(&self, id: &str) -> Result<BackupRecord> {
-        let request = Request::new(
-            "export backup record",
-            SERVICE,
-            Method::GET,
-            &["backups", id, "export_record"],
-        )
-        .microversion(BACKUPS);
+        let request = export_record_request(id);
         self.session.send(&request).await?.member("backup-record")
     }
 
@@ -274,6 +258,34 @@ impl BlockStorage {
     }
 }
 
+/// `POST /backups/{id}/restore`, with no microversion: openstacksdk's `Backup.restore` sends
+/// none, so clouds see it at 3.0, whose answer is the same `{"restore": {...}}`.
+fn restore_request(id: &str, target: &RestoreTarget) -> Result<Request> {
+    let restore = match target {
+        RestoreTarget::ExistingVolume(volume_id) => json!({"volume_id": volume_id}),
+        RestoreTarget::NewVolume { name: Some(name) } => json!({"name": name}),
+        RestoreTarget::NewVolume { name: None } => json!({}),
+    };
+    Request::new(
+        "restore backup",
+        SERVICE,
+        Method::POST,
+        &["backups", id, "restore"],
+    )
+    .json(&json!({"restore": restore}))
+}
+
+/// `GET /backups/{id}/export_record`, with no microversion, as openstacksdk's
+/// `Backup.export_record` sends it.
+fn export_record_request(id: &str) -> Request {
+    Request::new(
+        "export backup record",
+        SERVICE,
+        Method::GET,
+        &["backups", id, "export_record"],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +322,42 @@ mod tests {
             json!({"backup": spec}),
             json!({"backup": {"volume_id": "v1", "name": "daily", "incremental": false,
                               "force": true}})
+        );
+    }
+
+    /// openstacksdk sends restore and export_record without a microversion (reference §0.8,
+    /// §2.3); the other backup calls go with up to 3.64.
+    #[test]
+    fn restore_and_export_go_without_a_microversion() {
+        let url = url::Url::parse("http://h/volume/v3/p1/").unwrap();
+        let existing = restore_request("b1", &RestoreTarget::ExistingVolume("v1".into())).unwrap();
+        assert_eq!(existing.wanted, None);
+        assert_eq!(existing.method, Method::POST);
+        assert_eq!(
+            existing.url(&url).as_str(),
+            "http://h/volume/v3/p1/backups/b1/restore"
+        );
+        let body: serde_json::Value =
+            serde_json::from_slice(existing.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, json!({"restore": {"volume_id": "v1"}}));
+        let named = restore_request(
+            "b1",
+            &RestoreTarget::NewVolume {
+                name: Some("r1".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(named.wanted, None);
+        let body: serde_json::Value =
+            serde_json::from_slice(named.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, json!({"restore": {"name": "r1"}}));
+
+        let export = export_record_request("b1");
+        assert_eq!(export.wanted, None);
+        assert_eq!(export.method, Method::GET);
+        assert_eq!(
+            export.url(&url).as_str(),
+            "http://h/volume/v3/p1/backups/b1/export_record"
         );
     }
 

@@ -1,7 +1,9 @@
 //! Cinder v3: volumes, snapshots, backups and volume transfers.
 //!
 //! The microversions follow what openstacksdk sends, which is what clouds are tested with:
-//! volume calls up to 3.71, backup calls up to 3.64. Calls that need a newer feature raise
+//! volume calls up to 3.71, backup calls up to 3.64, except restoring a backup and exporting
+//! its record, which go without a microversion header and so run at the base version 3.0
+//! (their requests and answers are the same there). Calls that need a newer feature raise
 //! their minimum (a volume from a backup needs 3.47) and fail as unsupported on older clouds.
 
 mod backups;

@@ -44,8 +44,8 @@ status_enum! {
     }
 }
 
-/// A server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A server. `Debug` shows the user data's length only: it often holds passwords and keys.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct Server {
     pub id: String,
     pub name: String,
@@ -90,6 +90,41 @@ pub struct Server {
     pub fault: Option<ServerFault>,
     #[serde(default, deserialize_with = "wire::timestamp")]
     pub created: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("status", &self.status)
+            .field("flavor", &self.flavor)
+            .field("image", &self.image)
+            .field("addresses", &self.addresses)
+            .field("volumes_attached", &self.volumes_attached)
+            .field("security_groups", &self.security_groups)
+            .field("key_name", &self.key_name)
+            .field("metadata", &self.metadata)
+            .field("tags", &self.tags)
+            .field("availability_zone", &self.availability_zone)
+            .field("user_data", &RedactedUserData(self.user_data.as_deref()))
+            .field("fault", &self.fault)
+            .field("created", &self.created)
+            .finish()
+    }
+}
+
+/// User data as its length: `Some(<redacted, 42 bytes>)`.
+struct RedactedUserData<'a>(Option<&'a [u8]>);
+
+impl std::fmt::Debug for RedactedUserData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(data) => write!(f, "Some(<redacted, {} bytes>)", data.len()),
+            None => f.write_str("None"),
+        }
+    }
 }
 
 /// A server's flavor: a copy of it from microversion 2.47, a reference to it before.
@@ -252,8 +287,8 @@ pub struct NetworkRequest {
     pub fixed_ip: Option<String>,
 }
 
-/// A server to boot from volumes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A server to boot from volumes. `Debug` shows the user data's length only.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ServerSpec {
     pub name: String,
     pub flavor_id: String,
@@ -270,6 +305,24 @@ pub struct ServerSpec {
     pub tags: Vec<String>,
     /// Needs microversion 2.19.
     pub description: Option<String>,
+}
+
+impl std::fmt::Debug for ServerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSpec")
+            .field("name", &self.name)
+            .field("flavor_id", &self.flavor_id)
+            .field("block_devices", &self.block_devices)
+            .field("networks", &self.networks)
+            .field("security_groups", &self.security_groups)
+            .field("key_name", &self.key_name)
+            .field("user_data", &RedactedUserData(self.user_data.as_deref()))
+            .field("availability_zone", &self.availability_zone)
+            .field("metadata", &self.metadata)
+            .field("tags", &self.tags)
+            .field("description", &self.description)
+            .finish()
+    }
 }
 
 /// `networks` as a string.
@@ -471,6 +524,36 @@ mod tests {
         assert_eq!(server.availability_zone.as_deref(), Some("nova"));
         assert_eq!(server.user_data.as_deref(), Some(&b"#cloud-config"[..]));
         assert_eq!(server.tags, ["prod"]);
+    }
+
+    /// User data often holds passwords and keys: `Debug` shows its length, not its bytes.
+    #[test]
+    fn debug_shows_no_user_data() {
+        let user_data = b"#cloud-config\npassword: s3cr3t-user-data\n".to_vec();
+        let spec = ServerSpec {
+            name: "web".into(),
+            user_data: Some(user_data.clone()),
+            ..ServerSpec::default()
+        };
+        let shown = format!("{spec:?} {spec:#?}");
+        assert!(!shown.contains("s3cr3t-user-data"), "{shown}");
+        // Nor as the list of byte values a derived Debug prints.
+        assert!(!shown.contains("35, 99, 108"), "{shown}");
+        assert!(shown.contains(&format!("<redacted, {} bytes>", user_data.len())));
+        assert!(shown.contains("\"web\""));
+        let none = format!("{:?}", ServerSpec::default());
+        assert!(none.contains("user_data: None"), "{none}");
+
+        let server: Server = serde_json::from_value(json!({
+            "id": "s1", "name": "web", "status": "ACTIVE", "flavor": {"id": "42"},
+            "OS-EXT-SRV-ATTR:user_data": BASE64.encode(&user_data)}))
+        .unwrap();
+        assert_eq!(server.user_data.as_deref(), Some(&user_data[..]));
+        let shown = format!("{server:?} {server:#?}");
+        assert!(!shown.contains("s3cr3t-user-data"), "{shown}");
+        assert!(!shown.contains("35, 99, 108"), "{shown}");
+        assert!(!shown.contains(&BASE64.encode(&user_data)), "{shown}");
+        assert!(shown.contains("<redacted,") && shown.contains("\"s1\""));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use url::Url;
 
 use crate::auth::catalog::Catalog;
@@ -38,6 +38,10 @@ use transport::{Exchange, exchange};
 /// How long before a token's expiry the client asks for a new one (at most half its
 /// lifetime), so that a call does not start with a token that dies on the way.
 const REFRESH_MARGIN: Duration = Duration::from_secs(120);
+
+/// How long after a failed renewal ahead of expiry the client tries again, going on with the
+/// current token meanwhile (it never waits past the token's expiry).
+const RENEW_RETRY: Duration = Duration::from_secs(10);
 
 /// How many pages a list follows: beyond this a server is looping.
 const MAX_PAGES: usize = 1000;
@@ -62,6 +66,20 @@ struct TokenState {
     value: Secret,
     /// When to authenticate again before using the token; `None` if its lifetime is unknown.
     refresh_at: Option<Instant>,
+    /// When the token expires on the client's clock; `None` if its lifetime is unknown.
+    expires_at: Option<Instant>,
+}
+
+impl TokenState {
+    /// After a renewal failed at `now`: if the token is still valid, puts the next renewal
+    /// off by [`RENEW_RETRY`] (at most to the expiry) and returns when that is; `None` if the
+    /// token has expired or its expiry is unknown.
+    fn postpone(&mut self, now: Instant) -> Option<Instant> {
+        let expires_at = self.expires_at.filter(|expires_at| now < *expires_at)?;
+        let retry_at = (now + RENEW_RETRY).min(expires_at);
+        self.refresh_at = Some(retry_at);
+        Some(retry_at)
+    }
 }
 
 /// What the current token grants.
@@ -138,12 +156,24 @@ impl Session {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The token to send, renewed first if it is about to expire.
+    /// The token to send, renewed first if it is about to expire. If Keystone cannot renew
+    /// it while it is still valid, the current token is used, and renewal is tried again
+    /// [`RENEW_RETRY`] later (or at the expiry, if sooner); past its expiry, the failure is
+    /// the call's.
     async fn token(&self, call: &'static str) -> Result<Secret> {
         let mut state = self.token.lock().await;
         if state.refresh_at.is_some_and(|at| Instant::now() >= at) {
             debug!(call, "token about to expire: authenticating again");
-            self.renew(&mut state).await?;
+            if let Err(error) = self.renew(&mut state).await {
+                let now = Instant::now();
+                let Some(retry_at) = state.postpone(now) else {
+                    return Err(error);
+                };
+                warn!(
+                    call, %error, retry_in = ?(retry_at - now),
+                    "cannot renew the token ahead of its expiry: going on with the current one"
+                );
+            }
         }
         Ok(state.value.clone())
     }
@@ -263,7 +293,7 @@ impl Session {
             .chain(&request.secrets)
             .map(Secret::expose)
             .collect();
-        let message = fault::scrub(fault::message(&answer.body), &secrets);
+        let message = fault::message(&answer.body, &secrets);
         CloudError {
             call: request.name.into(),
             kind: fault::kind(answer.status, message),
@@ -299,8 +329,7 @@ async fn authenticate(
     .await
     .map_err(|kind| CloudError::new(CALL, kind))?;
     if !(200..300).contains(&answer.status) {
-        let message = fault::message(&answer.body);
-        let message = fault::scrub(message, &[config.credentials.secret().expose()]);
+        let message = fault::message(&answer.body, &[config.credentials.secret().expose()]);
         return Err(CloudError {
             call: CALL.into(),
             kind: fault::kind(answer.status, message),
@@ -316,12 +345,12 @@ async fn authenticate(
 
 /// The token state and the grants of a new token.
 fn split(token: Token) -> (TokenState, Grants) {
-    let refresh_at = token
-        .lifetime()
-        .map(|lifetime| Instant::now() + refresh_after(lifetime));
+    let now = Instant::now();
+    let lifetime = token.lifetime();
     let state = TokenState {
         value: token.value,
-        refresh_at,
+        refresh_at: lifetime.map(|lifetime| now + refresh_after(lifetime)),
+        expires_at: lifetime.map(|lifetime| now + lifetime),
     };
     let grants = Grants {
         user: token.user,
@@ -416,6 +445,30 @@ mod tests {
             Duration::from_secs(30)
         );
         assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn failed_renewals_are_put_off_until_the_expiry() {
+        let now = Instant::now();
+        let hour = Duration::from_secs(3600);
+        let mut state = TokenState {
+            value: Secret::new("tok"),
+            refresh_at: Some(now),
+            expires_at: Some(now + Duration::from_secs(120)),
+        };
+        assert_eq!(state.postpone(now), Some(now + RENEW_RETRY));
+        assert_eq!(state.refresh_at, Some(now + RENEW_RETRY));
+        let late = now + Duration::from_secs(115);
+        let expiry = now + Duration::from_secs(120);
+        assert_eq!(state.postpone(late), Some(expiry), "never past the expiry");
+        assert_eq!(state.postpone(expiry), None, "an expired token is not used");
+        assert_eq!(state.postpone(now + hour), None);
+        let mut unknown = TokenState {
+            value: Secret::new("tok"),
+            refresh_at: None,
+            expires_at: None,
+        };
+        assert_eq!(unknown.postpone(now), None);
     }
 
     #[test]

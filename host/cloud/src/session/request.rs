@@ -13,8 +13,9 @@ use crate::error::{CloudError, ErrorKind, Result};
 use crate::microversion::{Microversion, Wanted};
 use crate::service::ServiceType;
 
-/// A call: what it is named in errors, where it goes, and what it sends.
-#[derive(Debug, Clone)]
+/// A call: what it is named in errors, where it goes, and what it sends. `Debug` shows the
+/// body's length only: a body can hold a secret (a transfer's auth key, user data).
+#[derive(Clone)]
 pub(crate) struct Request {
     /// The call's name in errors, such as `create backup`.
     pub name: &'static str,
@@ -28,6 +29,33 @@ pub(crate) struct Request {
     pub body: Option<Bytes>,
     /// Secrets the body holds besides the credentials, to scrub from error messages.
     pub secrets: Vec<Secret>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("name", &self.name)
+            .field("service", &self.service)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("wanted", &self.wanted)
+            .field("body", &BodyLength(self.body.as_ref()))
+            .field("secrets", &self.secrets)
+            .finish()
+    }
+}
+
+/// A body as its length: `Some(<42 bytes>)`.
+struct BodyLength<'a>(Option<&'a Bytes>);
+
+impl std::fmt::Debug for BodyLength<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(body) => write!(f, "Some(<{} bytes>)", body.len()),
+            None => f.write_str("None"),
+        }
+    }
 }
 
 impl Request {
@@ -89,8 +117,8 @@ impl Request {
     }
 }
 
-/// A successful answer.
-#[derive(Debug)]
+/// A successful answer. `Debug` shows the body's length only: an answer can hold a secret (a
+/// new transfer's auth key).
 pub(crate) struct Reply {
     pub name: &'static str,
     /// Where the request went, to resolve the links of the answer against.
@@ -98,6 +126,17 @@ pub(crate) struct Reply {
     /// The microversion the request was sent with.
     pub microversion: Option<Microversion>,
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("name", &self.name)
+            .field("url", &self.url.as_str())
+            .field("microversion", &self.microversion)
+            .field("body", &BodyLength(Some(&self.body)))
+            .finish()
+    }
 }
 
 impl Reply {
@@ -175,6 +214,32 @@ mod tests {
             request.url(&base).as_str(),
             "http://h/volume/v3/p1/volumes/a%20b%2Fc?name=x%26y"
         );
+    }
+
+    /// The body of an accept-transfer request holds the auth key; `Debug` shows neither.
+    #[test]
+    fn debug_shows_no_body() {
+        let key = Secret::new("f1e2d3c4b5a69788");
+        let request = Request::new(
+            "accept volume transfer",
+            ServiceType::BlockStorage,
+            Method::POST,
+            &["volume-transfers", "t1", "accept"],
+        )
+        .json(&serde_json::json!({"accept": {"auth_key": key.expose()}}))
+        .unwrap()
+        .sensitive(&key);
+        let shown = format!("{request:?} {request:#?}");
+        assert!(!shown.contains("f1e2d3c4b5a69788"), "{shown}");
+        assert!(!shown.contains("auth_key"), "{shown}");
+        let length = request.body.as_ref().unwrap().len();
+        assert!(shown.contains(&format!("<{length} bytes>")), "{shown}");
+        assert!(shown.contains("accept volume transfer") && shown.contains("\"t1\""));
+        let empty = Request::new("get", ServiceType::Compute, Method::GET, &["servers"]);
+        assert!(format!("{empty:?}").contains("body: None"));
+        let offered = reply(r#"{"transfer": {"id": "t1", "auth_key": "f1e2d3c4b5a69788"}}"#);
+        let shown = format!("{offered:?}");
+        assert!(!shown.contains("f1e2d3c4b5a69788"), "{shown}");
     }
 
     fn reply(body: &str) -> Reply {

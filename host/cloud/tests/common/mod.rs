@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
+pub mod proxy;
+
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
