@@ -324,10 +324,9 @@ async fn faults_fail_backups_take_the_service_down_and_exhaust_quotas() {
         )
         .await;
     down.error(503, "serviceUnavailable");
-    let control = format!("{}/_sim/faults", admin.cloud.base_url);
     let zero = json!({"kind": "fail", "operation": "backup", "count": 0});
     let refused = reqwest::Client::new()
-        .post(&control)
+        .post(&faults)
         .json(&zero)
         .send()
         .await
@@ -339,7 +338,7 @@ async fn faults_fail_backups_take_the_service_down_and_exhaust_quotas() {
     );
     assert_eq!(
         reqwest::Client::new()
-            .delete(&control)
+            .delete(&faults)
             .send()
             .await
             .unwrap()
