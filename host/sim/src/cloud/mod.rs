@@ -56,8 +56,10 @@ impl Cloud {
 
     /// Moves the cloud's simulated time forward (and completes what is then due).
     pub fn advance(&self, by: Duration) {
-        self.with(|state| state.clock.advance(by));
-        self.with(|_| ());
+        self.with(|state| {
+            state.clock.advance(by);
+            state.settle();
+        });
     }
 
     /// Arms a fault (see [`Fault`]; a count of zero arms nothing).
