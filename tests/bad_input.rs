@@ -239,12 +239,16 @@ steps:
 async fn a_cut_transfer_leaves_no_copy_that_looks_complete() {
     let pools = Pools::start(FIXTURE).await;
     let harness = Harness::new(&pools);
-    pools.sim.pool("production").unwrap().pool.faults.add(
-        lifeboat_sim::xapi::faults::Fault::CutTransfer {
+    pools
+        .sim
+        .pool("production")
+        .unwrap()
+        .pool
+        .arm(lifeboat_sim::xapi::faults::Fault::CutTransfer {
             handler: "export".into(),
             after_bytes: 1 << 20,
-        },
-    );
+        })
+        .unwrap();
     let dr = pipeline(
         r#"
 version: 1

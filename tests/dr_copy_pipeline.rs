@@ -3,7 +3,9 @@
 //! tagged, blocked and marked, holding the bytes of the source snapshot, rotated by the
 //! retention policy, interrupted copies removed; the run's log has Xen Orchestra's shape.
 
-use lifeboat_e2e::{Harness, Pools, disks, pipeline, raw, vms};
+use lifeboat_e2e::{
+    Harness, Pools, children, disks, end_of, filename_date, parse_datetime, pipeline, raw, vms,
+};
 use lifeboat_pipeline::run::RunStatus;
 use lifeboat_xapi::records::Vm;
 use serde_json::Value;
@@ -55,13 +57,11 @@ steps:
       settings: { "": { copyRetention: 2, snapshotRetention: 1 } }
 "#;
 
+const WEB01: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const DB01: &str = "aaaaaaaa-0000-4000-8000-000000000002";
 const DAY: u64 = 86_400_000;
 /// 2024-11-02T03:04:05Z.
 const START: u64 = 1_730_516_645_000;
-
-fn stamp(day: u64) -> String {
-    format!("2024110{}T030405Z", 2 + day)
-}
 
 #[tokio::test]
 async fn replicas_are_marked_hold_the_snapshot_bytes_and_rotate() {
@@ -76,18 +76,26 @@ async fn replicas_are_marked_hold_the_snapshot_bytes_and_rotate() {
     let recovery = pools.client("recovery").await;
     let replicas = vms(&recovery).await;
 
-    // Two copies of each tagged VM, the two newest; none of the untagged one.
-    let mut names: Vec<&str> = replicas.values().map(|vm| vm.name_label.as_str()).collect();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            format!("db01 - Nightly DR - ({})", stamp(1)),
-            format!("db01 - Nightly DR - ({})", stamp(2)),
-            format!("web01 - Nightly DR - ({})", stamp(1)),
-            format!("web01 - Nightly DR - ({})", stamp(2)),
-        ]
-    );
+    // Two copies of each tagged VM, the two newest, named after their time; none of the
+    // untagged one.
+    let mut copies: Vec<(String, u64)> = replicas
+        .values()
+        .map(|vm| {
+            let stamp = parse_datetime(&vm.other_config["xo:backup:datetime"]);
+            let (name, _) = vm.name_label.split_once(" - ").unwrap();
+            assert_eq!(
+                vm.name_label,
+                format!("{name} - Nightly DR - ({})", filename_date(stamp))
+            );
+            (name.to_owned(), (stamp - START) / DAY)
+        })
+        .collect();
+    copies.sort();
+    let expected: Vec<(String, u64)> = [("db01", 1), ("db01", 2), ("web01", 1), ("web01", 2)]
+        .into_iter()
+        .map(|(name, day)| (name.to_owned(), day))
+        .collect();
+    assert_eq!(copies, expected);
 
     let blocked = "Start operation for this vm is blocked, clone it if you want to use it.";
     for replica in replicas.values() {
@@ -134,7 +142,8 @@ async fn replicas_are_marked_hold_the_snapshot_bytes_and_rotate() {
     let snapshot = production.get_record(&web01.snapshots[0]).await.unwrap();
     let newest = replicas
         .values()
-        .find(|vm| vm.name_label == format!("web01 - Nightly DR - ({})", stamp(2)))
+        .filter(|vm| vm.name_label.starts_with("web01"))
+        .max_by_key(|vm| parse_datetime(&vm.other_config["xo:backup:datetime"]))
         .unwrap();
     let snapshot_disks = disks(&production, &snapshot).await;
     let replica_disks = disks(&recovery, newest).await;
@@ -156,7 +165,12 @@ async fn an_interrupted_copy_is_removed_by_the_next_run() {
     harness.run(&dr, START).await;
     let recovery = pools.client("recovery").await;
     let (replica, _) = vms(&recovery).await.into_iter().next().unwrap();
+    // A copy whose transfer did not complete: the job's marks and blocks, no `xo:backup:sr`.
     let interrupted = recovery.vm_clone(&replica, "half a copy").await.unwrap();
+    recovery
+        .set_map_entry(&interrupted, "blocked_operations", "start", "blocked")
+        .await
+        .unwrap();
     recovery
         .remove_map_entry(&interrupted, "other_config", "xo:backup:sr")
         .await
@@ -171,6 +185,9 @@ async fn an_interrupted_copy_is_removed_by_the_next_run() {
     assert_eq!(left.len(), 4, "two runs, two VMs, copyRetention 2");
 }
 
+/// Seed 001's log: `job.start` with the mode, the VMs selected, per VM its task with a
+/// `snapshot` ending with the snapshot's uuid and, per SR, an `export` with its `clean` and its
+/// `transfer` ending with the bytes moved.
 #[tokio::test]
 async fn the_log_has_xen_orchestras_shape() {
     let pools = Pools::start(FIXTURE).await;
@@ -182,42 +199,73 @@ async fn the_log_has_xen_orchestras_shape() {
         .collect();
     assert_eq!(kinds.first(), Some(&"job.start"));
     assert_eq!(kinds.last(), Some(&"job.end"));
-    assert_eq!(events[0]["runJobId"], report.run_id.as_str());
+    let run = report.run_id.as_str();
+    assert_eq!(events[0]["runJobId"], run);
     assert_eq!(events[0]["jobName"], "Nightly DR");
-    let vm_tasks: Vec<&Value> = events
+    assert_eq!(
+        events[0]["data"],
+        serde_json::json!({ "mode": "full", "reportWhen": "failure" })
+    );
+    let selected = events
         .iter()
-        .filter(|e| e["event"] == "task.start" && e["data"]["type"] == "VM")
+        .find(|e| e["event"] == "task.info" && e["message"] == "vms")
+        .expect("the selected VMs are logged");
+    assert_eq!(selected["taskId"], run);
+    let mut uuids: Vec<&str> = selected["data"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
         .collect();
+    uuids.sort_unstable();
+    assert_eq!(uuids, [WEB01, DB01]);
+
+    let production = pools.client("production").await;
+    let vm_tasks = children(&events, run);
     assert_eq!(vm_tasks.len(), 2);
-    for task in &vm_tasks {
-        assert_eq!(
-            task["parentId"],
-            report.run_id.as_str(),
-            "VM tasks hang off the job run"
-        );
+    for task in vm_tasks {
+        assert_eq!(task["data"]["type"], "VM");
+        let vm = task["data"]["id"].as_str().unwrap();
         let id = task["taskId"].as_str().unwrap();
-        let children: Vec<&str> = events
+        assert_eq!(end_of(&events, id)["status"], "success");
+        // The tasks of Xen Orchestra's tree; the host's `retention` tasks (one per call of the
+        // policy) are Lifeboat's own extras.
+        let subtasks: Vec<&Value> = children(&events, id)
+            .into_iter()
+            .filter(|e| e["message"] != "retention")
+            .collect();
+        let messages: Vec<&str> = subtasks
             .iter()
-            .filter(|e| e["event"] == "task.start" && e["parentId"] == id)
             .filter_map(|e| e["message"].as_str())
             .collect();
-        assert!(children.contains(&"export"), "{children:?}");
-        let end = events
-            .iter()
-            .find(|e| e["event"] == "task.end" && e["taskId"] == id)
-            .expect("every VM task ends");
-        assert_eq!(end["status"], "success");
+        assert_eq!(messages, ["snapshot", "export"], "{vm}");
+
+        // The snapshot task ends with the uuid of the snapshot (kept: snapshotRetention 1).
+        let snapshot = end_of(&events, subtasks[0]["taskId"].as_str().unwrap());
+        assert_eq!(snapshot["status"], "success");
+        let snapshot_uuid = snapshot["result"].as_str().expect("a uuid");
+        let snapshot_vm = production.get_by_uuid::<Vm>(snapshot_uuid).await.unwrap();
+        let snapshot_record = production.get_record(&snapshot_vm).await.unwrap();
+        assert!(snapshot_record.is_a_snapshot);
+        assert_eq!(snapshot_record.other_config["xo:backup:vm"], vm);
+
+        let export = subtasks[1];
+        assert_eq!(
+            export["data"],
+            serde_json::json!({
+                "type": "SR",
+                "id": "bbbbbbbb-0000-4000-8000-000000000001",
+                "name_label": "DR storage",
+                "isFull": true,
+            })
+        );
+        let export_id = export["taskId"].as_str().unwrap();
+        assert_eq!(end_of(&events, export_id)["status"], "success");
+        let parts = children(&events, export_id);
+        let names: Vec<&str> = parts.iter().filter_map(|e| e["message"].as_str()).collect();
+        assert_eq!(names, ["clean", "transfer", "retention"]);
+        let transfer = end_of(&events, parts[1]["taskId"].as_str().unwrap());
+        assert_eq!(transfer["status"], "success");
+        assert!(transfer["result"]["size"].as_u64().unwrap() > 1 << 20);
     }
-    let transfers: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["event"] == "task.start" && e["message"] == "transfer")
-        .collect();
-    assert_eq!(transfers.len(), 2, "one transfer per VM");
-    let export_ends = events
-        .iter()
-        .filter(|e| {
-            e["event"] == "task.end" && e["result"]["size"].as_u64().is_some_and(|size| size > 0)
-        })
-        .count();
-    assert_eq!(export_ends, 2, "each export ends with its size");
 }

@@ -1,4 +1,5 @@
-//! Fuzzes the XVA reader: compression detection, tar framing, ova.xml, chunk order and checksums.
+//! Fuzzes the XVA reader (compression detection, tar framing, ova.xml, chunk order and
+//! checksums) and the streaming ova.xml editor.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -2,6 +2,8 @@
 //! serves `sim://NAME` from them, a runner with a private component cache, and readers of the
 //! pools' state and of the run's events.
 
+pub mod dr;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +12,7 @@ use lifeboat_pipeline::run::{
 };
 use lifeboat_pipeline::{Pipeline, ResolvedXapi};
 use lifeboat_runtime::{Runtime, RuntimeOptions};
+use lifeboat_sim::xapi::faults::Fault;
 use lifeboat_sim::xapi::{Fixture, SimOptions, Simulator};
 use lifeboat_xapi::records::{Ref, Vdi, Vm};
 use lifeboat_xapi::{Client, ConnectOptions, RawFormat};
@@ -26,6 +29,25 @@ impl Pools {
             .await
             .expect("the simulator starts");
         Pools { sim }
+    }
+
+    /// Arms a fault on pool `name` (as the control endpoint does).
+    pub fn arm(&self, name: &str, fault: Fault) {
+        self.sim
+            .pool(name)
+            .expect("the pool exists")
+            .pool
+            .arm(fault)
+            .expect("a valid fault");
+    }
+
+    /// Clears the faults of pool `name`.
+    pub fn clear_faults(&self, name: &str) {
+        self.sim
+            .pool(name)
+            .expect("the pool exists")
+            .pool
+            .clear_faults();
     }
 
     /// A logged-in client of pool `name`.
@@ -123,6 +145,16 @@ impl Harness {
         pipeline: &Pipeline,
         now_ms: u64,
     ) -> (RunReport, Vec<serde_json::Value>) {
+        self.run_schedule(pipeline, now_ms, None).await
+    }
+
+    /// Runs `pipeline` at `now_ms` for `schedule` (by its name in the pipeline).
+    pub async fn run_schedule(
+        &self,
+        pipeline: &Pipeline,
+        now_ms: u64,
+        schedule: Option<&str>,
+    ) -> (RunReport, Vec<serde_json::Value>) {
         let secrets = lifeboat_pipeline::resolve_secrets(pipeline).expect("secrets");
         let events = Arc::new(Recorded::default());
         let report = self
@@ -131,7 +163,7 @@ impl Harness {
                 pipeline,
                 &secrets,
                 RunOptions {
-                    schedule: None,
+                    schedule: schedule.map(str::to_owned),
                     sink: events.clone(),
                     now_ms: Some(now_ms),
                 },
@@ -197,4 +229,62 @@ pub fn digest_of(path: &std::path::Path) -> String {
 /// The path of a component the build made (`trap`, `keep_daily`, …).
 pub fn component_path(name: &str) -> std::path::PathBuf {
     std::path::Path::new(lifeboat_builtins::COMPONENTS_DIR).join(format!("{name}.wasm"))
+}
+
+/// The tasks started under `parent` (a task id), in order.
+pub fn children<'a>(events: &'a [serde_json::Value], parent: &str) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "task.start" && e["parentId"] == parent)
+        .collect()
+}
+
+/// The `task.end` event of task `id`.
+pub fn end_of<'a>(events: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "task.end" && e["taskId"] == id)
+        .unwrap_or_else(|| panic!("task {id} never ends"))
+}
+
+/// The messages of the warnings recorded on task `id`.
+pub fn warnings<'a>(events: &'a [serde_json::Value], id: &str) -> Vec<&'a str> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "task.warning" && e["taskId"] == id)
+        .filter_map(|e| e["message"].as_str())
+        .collect()
+}
+
+/// A key of a record's `other_config`.
+pub fn mark<'a>(other_config: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    other_config.get(key).map(String::as_str)
+}
+
+/// Milliseconds since the Unix epoch of an `xo:backup:datetime` (`20241102T03:04:05Z`).
+pub fn parse_datetime(text: &str) -> u64 {
+    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H:%M:%SZ")
+        .unwrap_or_else(|error| panic!("{text:?} is not an xo:backup:datetime: {error}"));
+    u64::try_from(parsed.and_utc().timestamp_millis()).expect("after 1970")
+}
+
+/// `20241102T030405Z`: how a replica's name writes the time `ms`.
+pub fn filename_date(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).expect("a time"))
+        .expect("a time")
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// Xen Orchestra's `listReplicatedVms(xapi, scheduleId, srUuid, vmUuid)`, as its source reads
+/// (reference/xen-orchestra.md §4): what Xen Orchestra counts as a replica of a job.
+pub fn xo_lists_as_replica(vm: &Vm, schedule: &str, sr: &str, vm_uuid: &str) -> bool {
+    let oc = &vm.other_config;
+    !vm.is_a_template
+        && (mark(oc, "xo:backup:job") == Some(schedule)
+            || mark(oc, "xo:backup:schedule") == Some(schedule))
+        && mark(oc, "xo:backup:sr") == Some(sr)
+        && mark(oc, "xo:backup:vm") == Some(vm_uuid)
+        && !vm.is_a_snapshot
+        && vm.blocked_operations.contains_key("start")
 }

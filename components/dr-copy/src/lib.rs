@@ -1,34 +1,42 @@
-//! Lifeboat's built-in Disaster Recovery copy, with Xen Orchestra's semantics
-//! (reference/xen-orchestra.md §2 and §4): for one VM and each target SR, remove this job's
-//! interrupted copies, snapshot the VM (or export it directly if it is halted and no snapshot
-//! is kept), stream its XVA from the source pool into the target SR (one export, one import
-//! per SR, all in the host), name, tag, block and mark the replica, write `xo:backup:sr` last,
-//! remove the source snapshot unless snapshot retention keeps it, and apply rolling retention
-//! through the step's retention policy (before the transfer with `deleteFirst`).
+//! Lifeboat's built-in Disaster Recovery copy, with Xen Orchestra's semantics (reference/
+//! xen-orchestra.md §1, §2 and §4): for one VM and each target SR, as its full-replication
+//! runner and writer do it.
+//!
+//! 1. Refuse a replica of this very job and a VM being migrated; block the VM's migration for
+//!    the length of the copy.
+//! 2. Reset the job's marks on the VM and its disks, remove the snapshots that interrupted runs
+//!    left and the job's snapshots beyond each schedule's `snapshotRetention`.
+//! 3. Snapshot (or checkpoint) the VM when Xen Orchestra would, leaving `[NOBAK]` disks out,
+//!    shutting it down first for an offline backup or snapshot; stamp the copy with the time
+//!    right after, mark the snapshot and its disks.
+//! 4. Export once, and per SR: remove the job's interrupted copies (and, with `deleteFirst`,
+//!    the old ones), import into the SR a VM that is a replica from its first moment, mark its
+//!    disks, write `xo:backup:sr` last; then rolling retention through the step's policy.
+//! 5. Start the VM again if it was shut down, apply snapshot retention again, lift the
+//!    migration block.
+//!
+//! Only real replicas (the job's marks and `start` blocked) are ever removed: a clone of a
+//! replica, or a replica someone unblocked or started, belongs to its user.
 
+mod disks;
 mod marks;
 mod params;
 mod replicas;
 mod snapshots;
+mod source;
+mod stamp;
 mod transfer;
 
-use lifeboat_sdk::settings::Scope;
-use lifeboat_sdk::string_map;
+use lifeboat_sdk::tasks;
 use lifeboat_sdk::types::{Description, Error, RunContext};
-use lifeboat_sdk::xapi::{Pool, VmRecord};
+use lifeboat_sdk::xapi::{Pool, PowerState, VmRecord};
 use serde_json::{Value, json};
 
-use params::{Params, Settings};
+use params::{Params, SrSettings, VmSettings};
+use source::{MigrationBlock, Offline};
+use transfer::{Copied, Copy, Target};
 
 struct DrCopy;
-
-/// What one target SR needs for this run.
-struct Target {
-    sr: lifeboat_sdk::xapi::SrRecord,
-    settings: Settings,
-    /// The settings the retention policy reads.
-    retention: String,
-}
 
 impl lifeboat_sdk::Operation for DrCopy {
     fn describe() -> Description {
@@ -46,9 +54,13 @@ impl lifeboat_sdk::Operation for DrCopy {
                     "target": { "type": "string", "description": "The connection of the pool that receives the copies." },
                     "sr": { "type": "string", "description": "The uuid of the SR that receives the copies." },
                     "srs": { "type": "array", "items": { "type": "string" }, "description": "Several SRs, fed from one export." },
+                    "compression": {
+                        "enum": ["native", "gzip", "zstd"],
+                        "description": "How the source pool compresses the export (Xen Orchestra's job.compression; native is gzip). Lifeboat decompresses it before the target pool."
+                    },
                     "settings": {
                         "type": "object",
-                        "description": "Xen Orchestra's layered settings: \"\" (job), a schedule id, a VM uuid or an SR uuid → { copyRetention, deleteFirst, snapshotRetention, … }.",
+                        "description": "Xen Orchestra's layered settings: \"\" (job), a schedule id, a VM uuid or an SR uuid → { copyRetention, deleteFirst, snapshotRetention, unconditionalSnapshot, offlineBackup, offlineSnapshot, checkpointSnapshot, … }.",
                         "additionalProperties": { "type": "object" }
                     }
                 }
@@ -70,117 +82,148 @@ impl lifeboat_sdk::Operation for DrCopy {
         let source = Pool::connect(&params.source)?;
         let target = Pool::connect(&params.target)?;
         let vm = source.vm_by_uuid(&params.vm)?;
-        refuse_own_replica(&vm, &context)?;
+        source::refuse(&vm, &context)?;
+        let settings = VmSettings::of(&params.settings, &context, &vm)?;
+        let targets = targets(&params, &context, &vm, &target)?;
 
-        fn scope<'a>(context: &'a RunContext, vm: &'a VmRecord, target: &'a str) -> Scope<'a> {
-            Scope {
-                schedule: &context.schedule_id,
-                vm: &vm.uuid,
-                target,
-            }
-        }
-        let vm_settings: Settings = scope(&context, &vm, "").resolve(&params.settings)?;
-        let mut targets = Vec::new();
-        for sr_uuid in params.target_srs()? {
-            let merged = scope(&context, &vm, &sr_uuid).merge(&params.settings)?;
-            let settings: Settings = scope(&context, &vm, &sr_uuid).resolve(&params.settings)?;
-            if settings.copy_retention == 0 {
-                lifeboat_sdk::tasks::warning(
-                    &format!("SR {sr_uuid} skipped: its copyRetention is 0"),
-                    None,
-                );
-                continue;
-            }
-            targets.push(Target {
-                sr: target.sr_by_uuid(&sr_uuid)?,
-                retention: params::copy_retention_settings(&merged, settings.copy_retention),
-                settings,
-            });
-        }
-
-        let mut removed = Vec::new();
-        let existing = replicas::of_vm(&target, &context, &vm.uuid)?;
-        lifeboat_sdk::tasks::run("clean", None, |task| {
-            removed.extend(replicas::remove_interrupted(&target, &existing, task)?);
-            Ok(())
-        })?;
-        for t in targets.iter().filter(|t| t.settings.delete_first) {
-            let existing = replicas::of_vm(&target, &context, &vm.uuid)?;
-            let mut candidates = replicas::candidates(&existing, &t.sr.uuid, &[]);
-            candidates.push(lifeboat_sdk::policy::Candidate {
-                id: replicas::UPCOMING.into(),
-                timestamp_ms: context.now_ms,
-                schedule: context.schedule_id.clone(),
-                size: 0,
-                tags: Vec::new(),
-            });
-            lifeboat_sdk::tasks::run("clean", None, |task| {
-                removed.extend(replicas::apply_retention(
-                    &target,
-                    &existing,
-                    candidates,
-                    &t.retention,
-                    task,
-                )?);
-                Ok(())
-            })?;
-        }
-
-        let snapshot = snapshots::take(&source, &vm, &context, vm_settings.snapshot_retention)?;
-        let exported = snapshot.as_ref().map_or(&vm.opaque_ref, |s| &s.opaque_ref);
-        let copied = transfer::copy(&source, exported, &target, &targets, &vm, &context);
-        let snapshot_uuid = match &snapshot {
-            Some(snapshot) => snapshots::settle(
-                &source,
-                &vm,
-                snapshot,
-                &context,
-                vm_settings.snapshot_retention,
-            )?,
-            None => None,
+        let block = MigrationBlock::set(&source, &vm)?;
+        let run = Run {
+            source: &source,
+            target: &target,
+            context: &context,
+            params: &params,
+            settings: &settings,
         };
-        let replicas = copied?;
-        let made_now: Vec<String> = replicas
-            .iter()
-            .filter_map(|replica| replica["vm"].as_str().map(str::to_owned))
-            .collect();
-
-        for t in targets.iter().filter(|t| !t.settings.delete_first) {
-            let existing = replicas::of_vm(&target, &context, &vm.uuid)?;
-            let candidates = replicas::candidates(&existing, &t.sr.uuid, &made_now);
-            lifeboat_sdk::tasks::run("clean", None, |task| {
-                removed.extend(replicas::apply_retention(
-                    &target,
-                    &existing,
-                    candidates,
-                    &t.retention,
-                    task,
-                )?);
-                Ok(())
-            })?;
-        }
-
+        let protected = run.protect(&vm, &targets);
+        block.lift(&source, &vm);
+        let (copied, snapshot) = protected?;
         lifeboat_sdk::output(&json!({
             "vm": vm.uuid,
-            "replicas": replicas,
-            "removed": removed,
-            "snapshot": snapshot_uuid.map_or(Value::Null, Value::String),
+            "replicas": copied.replicas,
+            "removed": copied.removed,
+            "snapshot": snapshot.map_or(Value::Null, Value::String),
         }))
     }
 }
 
-/// Xen Orchestra refuses to copy a VM that this very job created (a replica, recognised by
-/// the job's mark and its blocked start).
-fn refuse_own_replica(vm: &VmRecord, context: &RunContext) -> Result<(), Error> {
-    let own = string_map::get(&vm.other_config, marks::JOB) == Some(context.job_id.as_str());
-    let blocked = string_map::get(&vm.blocked_operations, "start").is_some();
-    if own && blocked {
-        return Err(Error::invalid_input(format!(
-            "VM {} ({}) is a replica made by this job: a job does not copy its own copies",
-            vm.uuid, vm.name_label
-        )));
+/// The target SRs of `vm` with their settings; an SR whose `copyRetention` is 0 is skipped, as
+/// Xen Orchestra skips it.
+fn targets(
+    params: &Params,
+    context: &RunContext,
+    vm: &VmRecord,
+    target: &Pool,
+) -> Result<Vec<Target>, Error> {
+    let mut targets = Vec::new();
+    for sr_uuid in params.target_srs()? {
+        let scope = params::scope(context, &vm.uuid, &sr_uuid);
+        let settings: SrSettings = scope.resolve(&params.settings)?;
+        if settings.copy_retention == 0 {
+            tasks::warning(
+                &format!("SR {sr_uuid} skipped: its copyRetention is 0"),
+                None,
+            );
+            continue;
+        }
+        targets.push(Target {
+            sr: target.sr_by_uuid(&sr_uuid)?,
+            retention: params::copy_retention_settings(
+                &scope.merge(&params.settings)?,
+                settings.copy_retention,
+            ),
+            settings,
+        });
     }
-    Ok(())
+    Ok(targets)
+}
+
+/// What one run works with.
+struct Run<'a> {
+    source: &'a Pool,
+    target: &'a Pool,
+    context: &'a RunContext,
+    params: &'a Params,
+    settings: &'a VmSettings,
+}
+
+impl Run<'_> {
+    /// Steps 2 to 5 of the module documentation; returns the copy and the uuid of the
+    /// snapshot that snapshot retention keeps, if any.
+    fn protect(
+        &self,
+        vm: &VmRecord,
+        targets: &[Target],
+    ) -> Result<(Copied, Option<String>), Error> {
+        let vm = self.source.vm(&vm.opaque_ref)?;
+        let earlier = snapshots::of_vm(self.source, &vm, self.context)?;
+        let mut taken: Vec<u64> = earlier.iter().map(|s| s.taken_ms).collect();
+        source::reset_marks(self.source, &vm, self.context)?;
+        snapshots::remove_leftovers(self.source, &vm)?;
+        snapshots::remove_expired(self.source, &vm.uuid, earlier, &self.params.settings)?;
+        taken.extend(
+            replicas::of_vm(self.target, self.context, &vm.uuid)?
+                .iter()
+                .filter_map(marks::made_at),
+        );
+
+        let left_out: Vec<_> = disks::of(self.source, &vm)?
+            .into_iter()
+            .filter(|disk| disk.name_label.contains(marks::NO_BACKUP_DISK))
+            .collect();
+        let was_running = vm.power_state == PowerState::Running;
+        let must_snapshot = snapshots::needed(self.settings, was_running, &left_out);
+        let mut offline =
+            if self.settings.offline_backup || (self.settings.offline_snapshot && must_snapshot) {
+                Offline::shut_down(self.source, &vm)?
+            } else {
+                None
+            };
+
+        let copied = (|| {
+            let mut made = None;
+            if must_snapshot {
+                tasks::run("snapshot", None, |_| {
+                    let snapshot = snapshots::take(self.source, &vm, self.settings, &left_out)?;
+                    let stamp_ms = stamp::fresh(&taken);
+                    let marked =
+                        snapshots::mark(self.source, &snapshot, &vm, self.context, stamp_ms)?;
+                    let uuid = marked.uuid.clone();
+                    made = Some((marked.opaque_ref, stamp_ms));
+                    Ok(uuid)
+                })?;
+                if !self.settings.offline_backup
+                    && let Some(shut) = offline.take()
+                {
+                    shut.restart(self.source);
+                }
+            }
+            let (exported, stamp_ms) =
+                made.unwrap_or_else(|| (vm.opaque_ref.clone(), stamp::fresh(&taken)));
+            let exported = self.source.vm(&exported)?;
+            Copy {
+                source: self.source,
+                target: self.target,
+                context: self.context,
+                vm: &vm,
+                exported: &exported,
+                compression: self.params.compression(),
+                stamp_ms,
+            }
+            .run(targets)
+            .map(|copied| (copied, exported))
+        })();
+
+        if let Some(shut) = offline {
+            shut.restart(self.source);
+        }
+        let vm = self.source.vm(&vm.opaque_ref)?;
+        let after = snapshots::of_vm(self.source, &vm, self.context)?;
+        let removed =
+            snapshots::remove_expired(self.source, &vm.uuid, after, &self.params.settings)?;
+        let (copied, exported) = copied?;
+        let kept = exported.is_a_snapshot && !removed.contains(&exported.opaque_ref);
+        Ok((copied, kept.then(|| exported.uuid.clone())))
+    }
 }
 
 lifeboat_sdk::export_operation!(DrCopy);

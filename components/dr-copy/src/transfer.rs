@@ -1,144 +1,283 @@
-//! The copy itself: one XVA export of the source VM (or its snapshot) streamed by the host
-//! into an import on every target SR, then each replica named, tagged, blocked and marked,
-//! with `xo:backup:sr` written last.
+//! The copy itself, Xen Orchestra's writer model: one XVA export of the source VM (or of its
+//! snapshot) streamed by the host into an import on every target SR. Per SR, an `export` task
+//! holds a `clean` task (interrupted copies, and old copies first with `deleteFirst`, once the
+//! export has started), the `transfer` task that ends with the bytes it moved, and after it the
+//! old copies' `retention`. An SR whose import fails is dropped with a warning and the others
+//! complete; the copy fails only when every SR failed.
+//!
+//! Each imported VM is a replica from its first moment: name, tags, HA off, `start` blocked
+//! and the job's marks are written into it as the archive streams past, so a copy cut short is
+//! either removed by xapi or recognisable as this job's interrupted copy. Once the import is
+//! complete, its disks are marked and `xo:backup:sr` is written last.
 
+use lifeboat_sdk::policy::Candidate;
 use lifeboat_sdk::tasks::{self, Status, Task};
 use lifeboat_sdk::transfers;
 use lifeboat_sdk::types::{Error, RunContext};
-use lifeboat_sdk::xapi::{Compression, Pool, VdiChanges, VmChanges, VmRecord};
+use lifeboat_sdk::xapi::{Compression, Pool, SrRecord, VdiChanges, VmChanges, VmRecord};
 use serde_json::{Value, json};
 
-use crate::Target;
 use crate::marks;
+use crate::params::SrSettings;
+use crate::replicas;
 
-/// Copies `exported` (a ref on `source`) to every target; returns a description of each
-/// replica made. A target that fails does not stop the others; the first failure is returned
-/// once all were tried.
-pub fn copy(
-    source: &Pool,
-    exported: &str,
-    target: &Pool,
-    targets: &[Target],
-    vm: &VmRecord,
-    context: &RunContext,
-) -> Result<Vec<Value>, Error> {
-    if targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let exports: Vec<Task> = targets
-        .iter()
-        .map(|t| {
-            let data = json!({ "type": "SR", "id": t.sr.uuid, "name_label": t.sr.name_label, "isFull": true });
-            tasks::start("export", Some(&data.to_string()))
-        })
-        .collect();
-    let transfer = exports[0].start("transfer", None);
-    let stream = source.export_vm(exported, Compression::None)?;
-    let sinks = targets
-        .iter()
-        .map(|t| target.import_vm(&t.sr.opaque_ref))
-        .collect::<Result<Vec<_>, _>>()?;
-    let outcomes = transfers::copy(stream, sinks, Some(&transfer));
+/// What one target SR needs for this run.
+pub struct Target {
+    pub sr: SrRecord,
+    pub settings: SrSettings,
+    /// The settings the retention policy reads.
+    pub retention: String,
+}
 
-    let mut replicas = Vec::new();
-    let mut first_failure = None;
-    for ((t, export), outcome) in targets.iter().zip(&exports).zip(outcomes) {
-        let finished = outcome.and_then(|delivered| {
-            let imported = delivered
-                .created
-                .first()
-                .cloned()
-                .ok_or_else(|| Error::internal("the import created no VM"))?;
-            match mark(target, &imported, t, vm, context) {
-                Ok(replica) => Ok((replica, delivered.bytes)),
+/// What is copied, from where, and how it is stamped.
+pub struct Copy<'a> {
+    pub source: &'a Pool,
+    pub target: &'a Pool,
+    pub context: &'a RunContext,
+    /// The VM being protected.
+    pub vm: &'a VmRecord,
+    /// What is exported: `vm` itself or its snapshot, read just before the export.
+    pub exported: &'a VmRecord,
+    pub compression: Compression,
+    pub stamp_ms: u64,
+}
+
+/// The outcome of a copy to every target.
+pub struct Copied {
+    /// A description of each replica made.
+    pub replicas: Vec<Value>,
+    /// The uuids of the copies removed (interrupted and old).
+    pub removed: Vec<String>,
+}
+
+impl Copy<'_> {
+    /// Copies to every target; see the module documentation.
+    pub fn run(&self, targets: &[Target]) -> Result<Copied, Error> {
+        let exports: Vec<Task> = targets
+            .iter()
+            .map(|t| {
+                let data = json!({ "type": "SR", "id": t.sr.uuid, "name_label": t.sr.name_label, "isFull": true });
+                tasks::start("export", Some(&data.to_string()))
+            })
+            .collect();
+        let fail_all = |error: Error| {
+            for export in &exports {
+                export.end(Status::Failure, Some(&error.to_json().to_string()));
+            }
+            error
+        };
+        let stream = self
+            .source
+            .export_vm(&self.exported.opaque_ref, self.compression)
+            .map_err(fail_all)?;
+        stream.open().map_err(fail_all)?;
+
+        let mut removed = Vec::new();
+        for (t, export) in targets.iter().zip(&exports) {
+            removed.extend(self.clean(t, export).map_err(fail_all)?);
+        }
+        let sinks = targets
+            .iter()
+            .map(|t| {
+                self.target
+                    .import_vm_with(&t.sr.opaque_ref, &self.born_as())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail_all)?;
+        let transfers: Vec<Task> = exports.iter().map(|e| e.start("transfer", None)).collect();
+        let outcomes = transfers::copy(stream, sinks, transfers.first());
+
+        let mut replicas = Vec::new();
+        let mut failures = Vec::new();
+        for (((t, export), transfer), outcome) in
+            targets.iter().zip(&exports).zip(&transfers).zip(outcomes)
+        {
+            let finished = outcome.and_then(|delivered| {
+                transfer.end(
+                    Status::Success,
+                    Some(&json!({ "size": delivered.bytes }).to_string()),
+                );
+                let imported = delivered
+                    .created
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| Error::internal("the import created no VM"))?;
+                self.complete(&imported, t)
+            });
+            match finished {
+                Ok(replica) => {
+                    replicas.push(replica);
+                }
                 Err(error) => {
-                    // An unmarked import would be found as interrupted next run; remove it
-                    // now rather than leave it until then.
-                    let _ = target.destroy_vm(&imported, true);
-                    Err(error)
+                    transfer.end(Status::Failure, Some(&error.to_json().to_string()));
+                    export.end(Status::Failure, Some(&error.to_json().to_string()));
+                    tasks::warning(
+                        &format!(
+                            "the copy to SR {} ({}) failed and is dropped: {}",
+                            t.sr.name_label, t.sr.uuid, error.message
+                        ),
+                        Some(&error.to_json().to_string()),
+                    );
+                    failures.push(error);
                 }
             }
-        });
-        match finished {
-            Ok((replica, bytes)) => {
-                export.end(Status::Success, Some(&json!({ "size": bytes }).to_string()));
-                replicas.push(replica);
+        }
+        if replicas.is_empty()
+            && let Some(first) = failures.into_iter().next()
+        {
+            return Err(Error {
+                message: format!(
+                    "all targets have failed, step: writer.run(): {}",
+                    first.message
+                ),
+                ..first
+            });
+        }
+
+        let made_now: Vec<String> = replicas
+            .iter()
+            .filter_map(|replica| replica["vm"].as_str().map(str::to_owned))
+            .collect();
+        for (t, export) in targets.iter().zip(&exports) {
+            let done = replicas
+                .iter()
+                .any(|replica| replica["sr"].as_str() == Some(t.sr.uuid.as_str()));
+            if !done {
+                continue;
             }
-            Err(error) => {
-                export.end(Status::Failure, Some(&error.to_json().to_string()));
-                first_failure.get_or_insert(error);
+            let retained = if t.settings.delete_first {
+                Ok(Vec::new())
+            } else {
+                self.retention(t, export, &made_now)
+            };
+            match retained {
+                Ok(gone) => {
+                    removed.extend(gone);
+                    export.end(Status::Success, None);
+                }
+                Err(error) => {
+                    export.end(Status::Failure, Some(&error.to_json().to_string()));
+                    return Err(error);
+                }
             }
         }
+        Ok(Copied { replicas, removed })
     }
-    match &first_failure {
-        None => transfer.end(Status::Success, None),
-        Some(error) => transfer.end(Status::Failure, Some(&error.to_json().to_string())),
-    }
-    match first_failure {
-        Some(error) => Err(error),
-        None => Ok(replicas),
-    }
-}
 
-/// Turns an imported VM into a DR replica: name, tag, HA off, start blocked, the job's marks
-/// on the VM and its disks, and only then `xo:backup:sr`.
-fn mark(
-    target: &Pool,
-    imported: &str,
-    t: &Target,
-    vm: &VmRecord,
-    context: &RunContext,
-) -> Result<Value, Error> {
-    let record = target.vm(imported)?;
-    let had_ha = !record.ha_restart_priority.is_empty();
-    let mut tags = vec![marks::TAG.to_owned()];
-    if had_ha {
-        tags.push(marks::HA_DISABLED_TAG.to_owned());
+    /// The `clean` task of one SR: the job's interrupted copies of the VM go (on every SR:
+    /// they are not complete, so they name none), and with `deleteFirst` the old copies beyond
+    /// the retention, keeping room for the new one.
+    fn clean(&self, t: &Target, export: &Task) -> Result<Vec<String>, Error> {
+        export.run("clean", None, |task| {
+            let existing = replicas::of_vm(self.target, self.context, &self.vm.uuid)?;
+            let mut removed = replicas::remove_interrupted(self.target, &existing, task);
+            if t.settings.delete_first {
+                let mut candidates = replicas::candidates(&existing, &t.sr.uuid, &[]);
+                candidates.push(Candidate {
+                    id: replicas::UPCOMING.into(),
+                    timestamp_ms: self.stamp_ms,
+                    schedule: self.context.schedule_id.clone(),
+                    size: 0,
+                    tags: Vec::new(),
+                });
+                removed.extend(replicas::apply_retention(
+                    self.target,
+                    &existing,
+                    candidates,
+                    &t.retention,
+                    task,
+                )?);
+            }
+            Ok(removed)
+        })
     }
-    let name = marks::replica_name(&vm.name_label, context);
-    let job_marks = marks::job_marks(context, &vm.uuid);
-    target.update_vm(
-        imported,
-        &VmChanges {
-            name_label: Some(name.clone()),
-            name_description: None,
-            other_config: job_marks
-                .iter()
-                .map(|(key, value)| (key.clone(), Some(value.clone())))
-                .collect(),
-            blocked_operations: replica_blocks(&record),
+
+    /// The `retention` task of one SR after its copy: the copies beyond the retention go.
+    fn retention(
+        &self,
+        t: &Target,
+        export: &Task,
+        made_now: &[String],
+    ) -> Result<Vec<String>, Error> {
+        export.run("retention", None, |task| {
+            let existing = replicas::of_vm(self.target, self.context, &self.vm.uuid)?;
+            let candidates = replicas::candidates(&existing, &t.sr.uuid, made_now);
+            replicas::apply_retention(self.target, &existing, candidates, &t.retention, task)
+        })
+    }
+
+    /// What the imported VM is from its creation: a replica of this job (name, tag, HA off
+    /// with its tag, blocked only from starting, the job's marks) that is not complete yet
+    /// (`xo:backup:sr` absent).
+    fn born_as(&self) -> VmChanges {
+        let had_ha = !self.exported.ha_restart_priority.is_empty();
+        let mut tags = vec![marks::TAG.to_owned()];
+        if had_ha {
+            tags.push(marks::HA_DISABLED_TAG.to_owned());
+        }
+        let mut other_config: Vec<(String, Option<String>)> =
+            marks::job_marks(self.context, &self.vm.uuid, self.stamp_ms)
+                .into_iter()
+                .map(|(key, value)| (key, Some(value)))
+                .collect();
+        other_config.push((marks::SR.into(), None));
+        VmChanges {
+            name_label: Some(marks::replica_name(
+                &self.vm.name_label,
+                &self.context.job_name,
+                self.stamp_ms,
+            )),
+            other_config,
+            blocked_operations: replica_blocks(self.exported),
             add_tags: tags,
-            remove_tags: Vec::new(),
             ha_restart_priority: had_ha.then(String::new),
-            is_a_template: record.is_a_template.then_some(false),
-        },
-    )?;
-    let disks = disks_of(target, &record)?;
-    let mut disk_marks = job_marks.clone();
-    disk_marks.push((marks::SR.into(), t.sr.uuid.clone()));
-    for vdi in &disks {
-        target.update_vdi(vdi, &vdi_marks(&disk_marks))?;
+            is_a_template: Some(false),
+            ..VmChanges::none()
+        }
     }
-    target.update_vm(
-        imported,
-        &VmChanges {
-            name_label: None,
-            name_description: None,
-            other_config: vec![(marks::SR.into(), Some(t.sr.uuid.clone()))],
-            blocked_operations: Vec::new(),
-            add_tags: Vec::new(),
-            remove_tags: Vec::new(),
-            ha_restart_priority: None,
-            is_a_template: None,
-        },
-    )?;
-    Ok(json!({ "sr": t.sr.uuid, "vm": record.uuid, "name_label": name }))
+
+    /// Completes an imported replica: the job's marks and `xo:backup:sr` on its disks, then
+    /// `xo:backup:sr` on the VM, last. An import that cannot be completed is removed rather
+    /// than left for the next run.
+    fn complete(&self, imported: &str, t: &Target) -> Result<Value, Error> {
+        let completed = (|| {
+            let record = self.target.vm(imported)?;
+            let mut disk_marks: Vec<(String, Option<String>)> =
+                marks::job_marks(self.context, &self.vm.uuid, self.stamp_ms)
+                    .into_iter()
+                    .map(|(key, value)| (key, Some(value)))
+                    .collect();
+            disk_marks.push((marks::SR.into(), Some(t.sr.uuid.clone())));
+            for disk in crate::disks::of(self.target, &record)? {
+                self.target.update_vdi(
+                    &disk.opaque_ref,
+                    &VdiChanges {
+                        other_config: disk_marks.clone(),
+                        ..VdiChanges::none()
+                    },
+                )?;
+            }
+            self.target.update_vm(
+                imported,
+                &VmChanges {
+                    other_config: vec![(marks::SR.into(), Some(t.sr.uuid.clone()))],
+                    ..VmChanges::none()
+                },
+            )?;
+            Ok(json!({ "sr": t.sr.uuid, "vm": record.uuid, "name_label": record.name_label }))
+        })();
+        if completed.is_err() {
+            let _ = self.target.destroy_vm(imported, true);
+        }
+        completed
+    }
 }
 
-/// A replica is blocked from starting and from nothing else: blocks it inherited from the
-/// source (a `destroy` block, say) would keep its own job's retention from removing it.
-fn replica_blocks(record: &VmRecord) -> Vec<(String, Option<String>)> {
-    let mut blocks: Vec<(String, Option<String>)> = record
+/// A replica is blocked from `start` and `start_on` and from nothing else: blocks it would
+/// inherit from what was exported (a `destroy` block, the migration block of the run) would
+/// keep its own job's retention from removing it.
+fn replica_blocks(exported: &VmRecord) -> Vec<(String, Option<String>)> {
+    let mut blocks: Vec<(String, Option<String>)> = exported
         .blocked_operations
         .iter()
         .filter(|(operation, _)| operation != "start" && operation != "start_on")
@@ -149,27 +288,32 @@ fn replica_blocks(record: &VmRecord) -> Vec<(String, Option<String>)> {
     blocks
 }
 
-fn vdi_marks(pairs: &[(String, String)]) -> VdiChanges {
-    VdiChanges {
-        name_label: None,
-        name_description: None,
-        other_config: pairs
-            .iter()
-            .map(|(key, value)| (key.clone(), Some(value.clone())))
-            .collect(),
-        add_tags: Vec::new(),
-        remove_tags: Vec::new(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifeboat_sdk::string_map;
 
-/// The disks of a VM (not its CD drives).
-fn disks_of(pool: &Pool, vm: &VmRecord) -> Result<Vec<String>, Error> {
-    let mut disks = Vec::new();
-    for vbd in &vm.vbds {
-        let vbd = pool.vbd(vbd)?;
-        if vbd.vbd_type == "Disk" && !vbd.empty {
-            disks.push(vbd.vdi);
-        }
+    #[test]
+    fn a_replica_is_blocked_only_from_starting() {
+        let mut exported = crate::marks::tests::vm("web01");
+        exported.blocked_operations = vec![
+            ("destroy".into(), "protected".into()),
+            (
+                "migrate_send".into(),
+                "VM migration is blocked during backup".into(),
+            ),
+            ("start".into(), "the source's own reason".into()),
+        ];
+        let blocks = replica_blocks(&exported);
+        assert_eq!(
+            blocks,
+            [
+                ("destroy".to_owned(), None),
+                ("migrate_send".to_owned(), None),
+                ("start".to_owned(), Some(marks::START_BLOCKED.to_owned())),
+                ("start_on".to_owned(), Some(marks::START_BLOCKED.to_owned())),
+            ]
+        );
+        assert!(string_map::get(&exported.blocked_operations, "start").is_some());
     }
-    Ok(disks)
 }

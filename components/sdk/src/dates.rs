@@ -1,5 +1,5 @@
-//! Dates as Xen Orchestra writes them, in UTC, from the run's time in milliseconds
-//! (`RunContext.now_ms`): components have no clock.
+//! Dates as Xen Orchestra writes them, in UTC, from a time in milliseconds since the Unix
+//! epoch (the run's `RunContext.now_ms`, or the host's `clock::now_ms()`).
 //!
 //! - [`filename_date`]: `20240102T030405Z`, the form of backup file names and replica names.
 //! - [`xapi_datetime`]: `20240102T03:04:05Z`, XAPI's DateTime (`snapshot_time`) and the form

@@ -13,7 +13,8 @@
 //! `examples/retention-policies/keep-daily`.
 //!
 //! Helpers: [`params`] and [`output`] for JSON with errors that name the field, [`tasks::run`]
-//! for tasks that end themselves, [`dates`] for Xen Orchestra's date forms, [`settings`] for
+//! for tasks that end themselves, `clock` for the current time (the run's own clocks stand
+//! still at its start), [`dates`] for Xen Orchestra's date forms, [`settings`] for
 //! layered job settings and [`string_map::get`] for XAPI's maps.
 
 #![deny(missing_docs)]
@@ -31,6 +32,8 @@ pub use wit_bindgen;
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all)]
 pub mod bindings;
+#[cfg(feature = "operation")]
+mod changes;
 mod civil;
 pub mod dates;
 mod description;
@@ -89,6 +92,6 @@ pub use bindings::operation::Guest as Operation;
 #[cfg(feature = "operation")]
 pub use bindings::operation::export_operation;
 #[cfg(feature = "operation")]
-pub use bindings::operation::lifeboat::plugin::{policy, storage, transfers, xapi};
+pub use bindings::operation::lifeboat::plugin::{clock, policy, storage, transfers, xapi};
 #[cfg(feature = "policy")]
 pub use bindings::policy::export_policy;

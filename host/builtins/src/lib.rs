@@ -40,3 +40,12 @@ builtins! {
     /// `keep-last`, the default retention policy: keeps the newest N copies or backups.
     "keep-last" => KEEP_LAST, "keep_last.wasm";
 }
+
+/// The backup mode (Xen Orchestra's `full` or `delta`) of the built-in operation `name`, which
+/// a job's log carries; `None` for what is not a built-in operation.
+pub fn mode(name: &str) -> Option<&'static str> {
+    match name {
+        "dr-copy" => Some("full"),
+        _ => None,
+    }
+}

@@ -36,5 +36,5 @@ pub mod policy {
 }
 
 pub use operation::lifeboat::plugin::{
-    policy as policy_host, retention, storage, tasks, transfers, types, xapi,
+    clock, policy as policy_host, retention, storage, tasks, transfers, types, xapi,
 };

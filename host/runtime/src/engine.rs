@@ -194,9 +194,10 @@ impl Drop for Runtime {
 
 /// Links everything an operation may import: WASI (empty) and Lifeboat's interfaces.
 fn link_operation(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
-    use crate::bindings::{policy_host, storage, tasks, transfers, xapi};
+    use crate::bindings::{clock, policy_host, storage, tasks, transfers, xapi};
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     tasks::add_to_linker::<StepState, TasksData>(linker, StepState::tasks)?;
+    clock::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
     transfers::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
     xapi::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
     storage::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;

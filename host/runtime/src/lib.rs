@@ -10,6 +10,7 @@
 
 mod bindings;
 pub mod cache;
+mod clock;
 mod context;
 mod engine;
 pub mod error;
@@ -26,6 +27,7 @@ mod trap;
 
 pub use bindings::retention::Candidate;
 pub use cache::{CacheOutcome, ComponentCache};
+pub use clock::Clock;
 pub use context::RunContext;
 pub use engine::{Runtime, RuntimeOptions};
 pub use error::{OperationError, RuntimeError};

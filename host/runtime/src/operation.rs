@@ -17,7 +17,7 @@ use crate::limits::{Limits, MemoryLimiter};
 use crate::sandbox::{self, CapturedOutput};
 use crate::state::{StepEnv, StepState};
 use crate::task_log::{NoEvents, TaskLog};
-use crate::{RunContext, trap};
+use crate::{Clock, RunContext, trap};
 
 /// A loaded operation, ready to be instantiated any number of times.
 pub struct OperationComponent {
@@ -53,6 +53,8 @@ impl OperationComponent {
                 step_id: String::new(),
                 now_ms: 0,
             },
+            clock: Clock::system(),
+            item_vm: None,
             grants: Grants::default(),
             objects: Arc::new(RunObjects::default()),
             task: TaskLog::new("describe", Arc::new(NoEvents)).start(None, "describe", None),

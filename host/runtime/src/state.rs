@@ -6,6 +6,7 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::clock::Clock;
 use crate::context::RunContext;
 use crate::grants::{Grants, RunObjects};
 use crate::host::tasks::{StartedTasks, TasksView};
@@ -18,6 +19,11 @@ pub struct StepEnv {
     /// The component's name, for errors and logs.
     pub component: String,
     pub context: RunContext,
+    /// The time `clock.now-ms` reads.
+    pub clock: Clock,
+    /// The uuid of the VM this run is for (the item of a `for_each` over VMs). An offline
+    /// backup may shut it down cleanly and start it again.
+    pub item_vm: Option<String>,
     pub grants: Grants,
     /// What this job run created, shared by all its steps.
     pub objects: Arc<RunObjects>,

@@ -140,6 +140,21 @@ impl TaskLog {
     }
 }
 
+impl TaskLog {
+    /// Records an information on the log's root (the job run), as Xen Orchestra records the
+    /// VMs a run selected.
+    pub fn info(&self, message: &str, data: Option<Json>) {
+        if let Some(root) = &self.root {
+            self.sink.emit(Event::Info {
+                task: root.to_string(),
+                message: message.to_owned(),
+                data,
+                timestamp: now_ms(),
+            });
+        }
+    }
+}
+
 /// A started task. Ending it is up to its owner; the handle itself can be cloned freely.
 #[derive(Clone)]
 pub struct Task {

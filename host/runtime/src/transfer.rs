@@ -5,7 +5,10 @@
 //! The source's own verdict (for xapi, its export task) comes last: if the source failed, every
 //! sink fails too and what the sinks created is undone (imported VMs destroyed, temporary files
 //! removed), so nothing half-copied is left looking complete. Remote files are written under a
-//! temporary name and renamed only after that verdict.
+//! temporary name and renamed only after that verdict. A VM import that must carry changes
+//! from its creation gets them written into the archive's `ova.xml` as it passes
+//! ([`crate::host::xapi::ova_changes`]); a compressed export is decompressed once, before the
+//! sinks, when one of them needs that.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,13 +18,15 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{BoxStream, StreamExt};
+use lifeboat_formats::xva::{OvaXmlEditor, Pushed};
 use lifeboat_xapi::records::{Ref, Vm};
-use lifeboat_xapi::{ImportSource, PendingTask, RawFormat};
+use lifeboat_xapi::{ImportSource, PendingTask, RawFormat, VmCompression};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
 use crate::bindings::types::Error;
+use crate::bindings::xapi::VmChanges;
 use crate::grants::RunObjects;
 use crate::host::errors;
 use crate::host::transfers::{SinkPlan, SourcePlan};
@@ -43,12 +48,14 @@ pub struct Done {
     pub created: Vec<String>,
 }
 
-/// An opened source.
-struct Opened {
+/// A source whose reading has started.
+pub struct Opened {
     body: BoxStream<'static, io::Result<Bytes>>,
     length: Option<u64>,
     /// The task that says whether an xapi export was complete.
     verdict: Option<PendingTask>,
+    /// How a VM export is compressed.
+    compression: VmCompression,
 }
 
 /// What a sink left to do or undo once the source's verdict is known.
@@ -75,10 +82,28 @@ pub async fn copy(
     objects: Arc<RunObjects>,
 ) -> Vec<Result<Done, Error>> {
     let what = source.describe();
-    let opened = match open(source).await {
+    let opened = match source {
+        SourcePlan::Opened { opened, .. } => Ok(opened),
+        SourcePlan::Failed { error, .. } => Err(error),
+        plan => open(plan).await,
+    };
+    let mut opened = match opened {
         Ok(opened) => opened,
         Err(error) => return sinks.iter().map(|_| Err(error.clone())).collect(),
     };
+    let edits_archive = sinks.iter().any(|sink| {
+        matches!(
+            sink,
+            SinkPlan::VmImport {
+                changes: Some(_),
+                ..
+            }
+        )
+    });
+    if edits_archive && opened.compression != VmCompression::None {
+        opened.body = decompressed(opened.body, opened.compression);
+        opened.length = None;
+    }
     let count = sinks.len();
     let (senders, receivers): (Vec<_>, Vec<_>) = sinks
         .iter()
@@ -106,9 +131,13 @@ pub async fn copy(
     let source_done = async {
         let pumped = pumping
             .await
-            .unwrap_or_else(|error| Err(format!("the copy stopped: {error}")));
+            .unwrap_or_else(|error| Err(PumpFailure::Source(format!("the copy stopped: {error}"))));
         match (pumped, opened.verdict) {
-            (Err(error), _) => Err(errors::transfer(format!("{what}: {error}"))),
+            (Err(PumpFailure::Source(error)), _) => {
+                Err(errors::transfer(format!("{what}: {error}")))
+            }
+            // Each sink says why it failed; the source was only stopped for want of one.
+            (Err(PumpFailure::NoSinkLeft), _) => Ok(()),
             (Ok(_), Some(task)) => task
                 .wait()
                 .await
@@ -162,7 +191,8 @@ impl Drop for StopOnDrop {
     }
 }
 
-async fn open(source: SourcePlan) -> Result<Opened, Error> {
+/// Starts reading `source`.
+pub async fn open(source: SourcePlan) -> Result<Opened, Error> {
     let xapi = |error: lifeboat_xapi::Error| errors::from_xapi(&error);
     match source {
         SourcePlan::VmExport {
@@ -181,6 +211,7 @@ async fn open(source: SourcePlan) -> Result<Opened, Error> {
                 body,
                 length,
                 verdict: Some(task),
+                compression,
             })
         }
         SourcePlan::VdiExport {
@@ -208,6 +239,7 @@ async fn open(source: SourcePlan) -> Result<Opened, Error> {
                 body,
                 length,
                 verdict: Some(task),
+                compression: VmCompression::None,
             })
         }
         SourcePlan::RemoteFile { remote, path } => {
@@ -219,9 +251,72 @@ async fn open(source: SourcePlan) -> Result<Opened, Error> {
                 body: ReaderStream::with_capacity(file, FILE_CHUNK).boxed(),
                 length,
                 verdict: None,
+                compression: VmCompression::None,
             })
         }
+        SourcePlan::Opened { opened, .. } => Ok(opened),
+        SourcePlan::Failed { error, .. } => Err(error),
     }
+}
+
+/// `body` decompressed, in pieces of at most [`PIECE`] bytes whatever the compression ratio.
+fn decompressed(
+    body: BoxStream<'static, io::Result<Bytes>>,
+    compression: VmCompression,
+) -> BoxStream<'static, io::Result<Bytes>> {
+    use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+    let compressed = tokio_util::io::StreamReader::new(body);
+    match compression {
+        VmCompression::None => ReaderStream::with_capacity(compressed, PIECE).boxed(),
+        VmCompression::Gzip => {
+            let mut decoder = GzipDecoder::new(compressed);
+            decoder.multiple_members(true);
+            ReaderStream::with_capacity(decoder, PIECE).boxed()
+        }
+        VmCompression::Zstd => {
+            let mut decoder = ZstdDecoder::new(compressed);
+            decoder.multiple_members(true);
+            ReaderStream::with_capacity(decoder, PIECE).boxed()
+        }
+    }
+}
+
+/// `archive` (a plain XVA) with `changes` written into its VM's record in `ova.xml`. A failure
+/// to edit ends the stream with an error, which fails the import it feeds.
+fn edited(
+    archive: BoxStream<'static, io::Result<Bytes>>,
+    changes: VmChanges,
+) -> BoxStream<'static, io::Result<Bytes>> {
+    let editor = OvaXmlEditor::new(move |ova: &mut lifeboat_formats::xva::OvaXml| {
+        crate::host::xapi::ova_changes::apply(ova, &changes)
+    });
+    let failed = |error| Some((Err(io::Error::other(error)), None));
+    futures_util::stream::unfold(Some((archive, editor)), move |state| async move {
+        let (mut archive, mut editor) = state?;
+        loop {
+            match archive.next().await {
+                Some(Ok(chunk)) => match editor.push(&chunk) {
+                    Ok(Pushed::Held) => {}
+                    Ok(Pushed::Emit(bytes)) => {
+                        return Some((Ok(Bytes::from(bytes)), Some((archive, editor))));
+                    }
+                    Ok(Pushed::Pass) => return Some((Ok(chunk), Some((archive, editor)))),
+                    Err(error) => return failed(error),
+                },
+                Some(Err(error)) => return Some((Err(error), None)),
+                None => return editor.finish().err().and_then(failed),
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Why the pump stopped before the source's end.
+enum PumpFailure {
+    /// Reading the source failed.
+    Source(String),
+    /// Every sink failed (each with its own error), so nothing was left to read for.
+    NoSinkLeft,
 }
 
 /// Reads the source once and hands every piece of it to every live sink; returns the bytes
@@ -232,7 +327,7 @@ async fn pump(
     mut senders: Vec<mpsc::Sender<io::Result<Bytes>>>,
     length: Option<u64>,
     progress: Option<Task>,
-) -> Result<u64, String> {
+) -> Result<u64, PumpFailure> {
     let mut read = 0u64;
     let mut reported = Instant::now();
     let mut piece = BytesMut::new();
@@ -253,7 +348,7 @@ async fn pump(
                 for sender in &senders {
                     let _ = sender.send(Err(io::Error::other(problem.clone()))).await;
                 }
-                return Err(problem);
+                return Err(PumpFailure::Source(problem));
             }
             None => true,
         };
@@ -268,7 +363,7 @@ async fn pump(
             }
             senders = live;
             if senders.is_empty() {
-                return Err("every target failed".into());
+                return Err(PumpFailure::NoSinkLeft);
             }
         }
         if ended {
@@ -298,8 +393,12 @@ async fn write(
     let counted = CountedReceiver::new(receiver);
     let received = counted.counter();
     match sink {
-        SinkPlan::VmImport { pool, sr } => {
-            let source = ImportSource::from_stream(counted.into_stream(), length);
+        SinkPlan::VmImport { pool, sr, changes } => {
+            let (archive, length) = match changes {
+                Some(changes) => (edited(counted.into_stream(), changes), None),
+                None => (counted.into_stream(), length),
+            };
+            let source = ImportSource::from_stream(archive, length);
             let vms = pool
                 .client
                 .import_vm(Some(&sr), source)

@@ -540,10 +540,12 @@ async fn probes_chunked_uploads_and_bad_sessions_get_xapis_answers() {
 async fn a_cut_export_is_a_typed_error() {
     let env = env().await;
     let vdi = env.disk("db").await;
-    env.pool().faults.add(Fault::CutTransfer {
-        handler: "export_raw_vdi".into(),
-        after_bytes: 1 << 20,
-    });
+    env.pool()
+        .arm(Fault::CutTransfer {
+            handler: "export_raw_vdi".into(),
+            after_bytes: 1 << 20,
+        })
+        .unwrap();
     let download = env
         .client
         .export_raw_vdi(&vdi, RawFormat::Raw, None)
@@ -562,10 +564,12 @@ async fn a_cut_disk_import_is_a_typed_error_and_changes_nothing() {
     let env = env().await;
     let vdi = env.disk("db").await;
     let before = env.raw(&vdi).await;
-    env.pool().faults.add(Fault::CutTransfer {
-        handler: "import_raw_vdi".into(),
-        after_bytes: 3 << 20,
-    });
+    env.pool()
+        .arm(Fault::CutTransfer {
+            handler: "import_raw_vdi".into(),
+            after_bytes: 3 << 20,
+        })
+        .unwrap();
     let image = vhd_with_blocks(8 << 20, &[(0, 7), (1, 7), (2, 7), (3, 7)]);
     let error = env
         .client
@@ -806,10 +810,12 @@ async fn a_cut_vm_import_leaves_nothing_behind() {
         sr_files(&env).await,
     );
 
-    env.pool().faults.add(Fault::CutTransfer {
-        handler: "import".into(),
-        after_bytes: xva.len() as u64 / 2,
-    });
+    env.pool()
+        .arm(Fault::CutTransfer {
+            handler: "import".into(),
+            after_bytes: xva.len() as u64 / 2,
+        })
+        .unwrap();
     let error = env
         .client
         .import_vm(None, ImportSource::from_bytes(xva.clone()))

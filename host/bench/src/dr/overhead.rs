@@ -107,6 +107,8 @@ async fn sandboxed_steps(
         let env = StepEnv {
             component: "noop".into(),
             context: context.clone(),
+            clock: lifeboat_runtime::Clock::system(),
+            item_vm: None,
             grants: Grants::default(),
             objects: objects.clone(),
             task: log.start(None, "replicate", None),

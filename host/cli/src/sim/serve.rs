@@ -38,6 +38,7 @@ Control API (JSON, on the --control address):
            {\"kind\": \"latency\", \"method\": \"VM.get_record\", \"millis\": 500}   (no method: every call)
            {\"kind\": \"cut_transfer\", \"handler\": \"export_raw_vdi\", \"after_bytes\": 1048576}
            {\"kind\": \"unresponsive\"}
+           {\"kind\": \"busy\", \"vm\": \"UUID\", \"operation\": \"migrate_send\"}   (listed as running)
   DELETE /pools/NAME/faults                   clear every fault
 
 Cloud control API (JSON, under /_sim on each cloud's address):

@@ -56,6 +56,34 @@ impl Value {
             .map(|(_, value)| value)
     }
 
+    /// The member `name` of a struct, to change it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        match self {
+            Value::Struct(members) => members
+                .iter_mut()
+                .find(|(member, _)| member == name)
+                .map(|(_, value)| value),
+            _ => None,
+        }
+    }
+
+    /// Sets the member `name` of a struct to `value`, adding it last if it is missing. Values
+    /// that are not structs are left as they are.
+    pub fn set(&mut self, name: &str, value: Value) {
+        if let Some(member) = self.get_mut(name) {
+            *member = value;
+        } else if let Value::Struct(members) = self {
+            members.push((name.to_owned(), value));
+        }
+    }
+
+    /// Removes every member `name` of a struct.
+    pub fn remove(&mut self, name: &str) {
+        if let Value::Struct(members) = self {
+            members.retain(|(member, _)| member != name);
+        }
+    }
+
     /// The text of a string value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -108,6 +136,22 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn struct_members_are_set_added_and_removed() {
+        let mut record = Value::record([("a", Value::Int(1)), ("b", Value::Int(2))]);
+        record.set("a", Value::string("one"));
+        record.set("c", Value::Boolean(true));
+        record.remove("b");
+        assert_eq!(
+            record,
+            Value::record([("a", Value::string("one")), ("c", Value::Boolean(true))])
+        );
+        let mut text = Value::string("not a struct");
+        text.set("a", Value::Nil);
+        assert_eq!(text, Value::string("not a struct"));
+        assert!(text.get_mut("a").is_none());
+    }
 
     #[test]
     fn as_u64_accepts_typed_and_untyped_ints() {

@@ -8,6 +8,7 @@
 //! - [`OvaXml`] decodes and encodes `ova.xml` (its data model is XML-RPC's [`Value`]);
 //!   [`OvaXml::for_vm`] builds one for a fresh export and [`OvaXml::disks`] lists the disks.
 //! - [`XvaWriter`] streams an archive from [`DiskRead`](crate::disk::DiskRead) disks.
+//! - [`OvaXmlEditor`] rewrites `ova.xml` in an archive as it streams past.
 //! - [`read_xva`] streams an archive into an [`XvaSink`], verifying checksums;
 //!   [`check_xva`] only verifies. [`fuzz_read`] is the fuzzing entry point.
 //!
@@ -16,6 +17,7 @@
 mod chunk;
 mod compression;
 mod error;
+mod head_edit;
 mod ova;
 mod ova_build;
 mod reader;
@@ -27,6 +29,7 @@ pub use crate::xmlrpc::{MAX_VALUE_DEPTH, Value};
 pub use chunk::CHUNK_SIZE;
 pub use compression::Compression;
 pub use error::XvaError;
+pub use head_edit::{OvaXmlEditor, Pushed};
 pub use ova::{ExportVersion, MAX_OVA_XML_SIZE, OVA_XML, OvaObject, OvaXml, XvaDisk};
 pub use ova_build::EXPORT_VSN;
 pub use reader::{XvaSink, XvaSummary, check_xva, fuzz_read, read_xva};

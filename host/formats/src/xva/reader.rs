@@ -108,10 +108,12 @@ pub fn check_xva(input: impl Read) -> Result<XvaSummary> {
     read_xva(input, &mut DiscardSink)
 }
 
-/// Fuzzing entry point: runs the reader on arbitrary bytes, discarding data and ignoring the
-/// outcome. It must never panic, whatever the input.
+/// Fuzzing entry point: runs the reader, and the [`OvaXmlEditor`](super::OvaXmlEditor) in
+/// pieces of a few sizes, on arbitrary bytes, discarding data and ignoring the outcome. Neither
+/// may panic, whatever the input.
 pub fn fuzz_read(data: &[u8]) {
     let _ = check_xva(data);
+    super::head_edit::fuzz_edit(data);
 }
 
 /// A sink that keeps nothing.

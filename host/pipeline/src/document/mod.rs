@@ -39,6 +39,10 @@ pub(crate) struct Pipeline {
     pub id: Option<Located<String>>,
     /// What the job is for.
     pub description: Option<String>,
+    /// When the job's run should be reported (Xen Orchestra's `reportWhen`, default
+    /// `failure`). Lifeboat sends no reports itself: the value is in the run's `job.start`
+    /// event for whatever sends them.
+    pub report_when: Option<ReportWhen>,
     /// Secrets by name, each read from exactly one place when the job runs. Values are never
     /// written in the file; connections refer to them as `${{ secrets.NAME }}`.
     #[serde(default)]
@@ -61,6 +65,19 @@ pub(crate) struct Pipeline {
     /// Steps that always run after `steps`, whether they succeeded or not (cleanup).
     #[serde(default)]
     pub finally: Vec<Step>,
+}
+
+/// When a run is reported, as Xen Orchestra's `reportWhen` says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportWhen {
+    /// After every run.
+    Always,
+    /// After runs that did not succeed entirely.
+    #[default]
+    Failure,
+    /// Never.
+    Never,
 }
 
 /// Where a secret's value comes from: exactly one of `env` or `file`.

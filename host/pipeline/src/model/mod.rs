@@ -11,6 +11,8 @@ use std::path::PathBuf;
 
 use crate::digest::Sha256Digest;
 
+pub use crate::document::ReportWhen;
+
 pub use connection::{
     Connection, ConnectionKind, FsConnection, TlsPolicy, Username, XapiConnection,
 };
@@ -28,6 +30,8 @@ pub struct Pipeline {
     /// The job's id: the file's `id`, else [`crate::ids::default_job_id`] of the name.
     pub id: String,
     pub description: Option<String>,
+    /// When the run is to be reported; carried in the `job.start` event.
+    pub report_when: ReportWhen,
     pub secrets: BTreeMap<String, SecretSource>,
     pub connections: BTreeMap<String, Connection>,
     pub components: BTreeMap<String, ComponentSource>,

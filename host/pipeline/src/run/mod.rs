@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lifeboat_runtime::{
-    Grants, PoolConnection, RemoteConnection, RunContext, RunObjects, Runtime, TaskLog, TaskStatus,
-    task_log::now_ms,
+    Clock, Grants, PoolConnection, RemoteConnection, RunContext, RunObjects, Runtime, TaskLog,
+    TaskStatus, task_log::now_ms,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -41,7 +41,8 @@ pub struct RunOptions {
     pub schedule: Option<String>,
     /// Where events go.
     pub sink: Arc<dyn RunSink>,
-    /// The run's time; now by default.
+    /// The run's time; now by default. The time components read (`clock.now-ms`) starts
+    /// there and moves on.
     pub now_ms: Option<u64>,
 }
 
@@ -126,21 +127,28 @@ impl Runner {
         let schedule_id = schedule_id(pipeline, options.schedule.as_deref())?;
         let connections = resolve_connections(pipeline, secrets).map_err(|e| e.to_string())?;
         let run_id = uuid::Uuid::new_v4().to_string();
+        let clock = options
+            .now_ms
+            .map_or_else(Clock::system, Clock::starting_at);
         let context = RunContext {
             job_id: pipeline.id.clone(),
             job_name: pipeline.name.clone(),
             schedule_id: schedule_id.clone(),
             run_id: run_id.clone(),
             step_id: String::new(),
-            now_ms: options.now_ms.unwrap_or_else(now_ms),
+            now_ms: clock.now_ms(),
         };
+        let mut data = json!({ "reportWhen": pipeline.report_when });
+        if let Some(mode) = job_mode(pipeline) {
+            data["mode"] = json!(mode);
+        }
         options.sink.emit(RunEvent::Job(JobEvent::Start {
             run_id: run_id.clone(),
             job_id: context.job_id.clone(),
             job_name: context.job_name.clone(),
             schedule_id: schedule_id.clone(),
             timestamp: now_ms(),
-            data: json!({ "steps": pipeline.steps.iter().map(|s| &s.id).collect::<Vec<_>>() }),
+            data,
         }));
         let log = TaskLog::new(&run_id, Arc::new(events::TaskEvents(options.sink.clone())))
             .under(&run_id);
@@ -153,6 +161,7 @@ impl Runner {
             objects: Arc::new(RunObjects::default()),
             log,
             context,
+            clock,
         };
         let mut steps = Vec::new();
         let mut stopped = false;
@@ -189,6 +198,21 @@ impl Runner {
     }
 }
 
+/// Xen Orchestra's `mode` of the job: the one its steps' built-in operations share (`full` for
+/// `dr-copy`); `None` when they have none or differ.
+fn job_mode(pipeline: &Pipeline) -> Option<&'static str> {
+    let mut modes = pipeline
+        .steps
+        .iter()
+        .chain(&pipeline.finally)
+        .filter_map(|step| match &step.uses {
+            crate::model::ComponentRef::Builtin(name) => lifeboat_builtins::mode(name),
+            crate::model::ComponentRef::Component(_) => None,
+        });
+    let first = modes.next()?;
+    modes.all(|mode| mode == first).then_some(first)
+}
+
 /// Success if every item of every step succeeded; failure if a step failed or nothing
 /// succeeded; partial otherwise.
 fn overall(steps: &[StepReport]) -> RunStatus {
@@ -214,6 +238,7 @@ struct Run<'a> {
     objects: Arc<RunObjects>,
     log: TaskLog,
     context: RunContext,
+    clock: Clock,
 }
 
 impl Run<'_> {
@@ -296,6 +321,10 @@ impl Run<'_> {
                         found.missing.join(", ")
                     ));
                 }
+                self.log.info(
+                    "vms",
+                    Some(json!({ "vms": found.vms.iter().map(|vm| &vm.uuid).collect::<Vec<_>>() })),
+                );
                 found.vms.into_iter().map(Some).collect()
             }
         };
@@ -312,6 +341,7 @@ impl Run<'_> {
                 objects: self.objects.clone(),
                 log: self.log.clone(),
                 context,
+                clock: self.clock,
                 pool: step.for_each.as_ref().map(|s| s.pool.clone()),
             },
             items,

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use lifeboat_runtime::{
-    Grants, Limits, OperationComponent, PolicyComponent, RunContext, RunObjects, StepEnv, TaskLog,
-    TaskStatus,
+    Clock, Grants, Limits, OperationComponent, PolicyComponent, RunContext, RunObjects, StepEnv,
+    TaskLog, TaskStatus,
 };
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -49,6 +49,7 @@ pub struct StepRun<'a> {
     pub objects: Arc<RunObjects>,
     pub log: TaskLog,
     pub context: RunContext,
+    pub clock: Clock,
     /// The connection name of the `for_each` pool.
     pub pool: Option<String>,
 }
@@ -109,6 +110,8 @@ impl StepRun<'_> {
             let env = StepEnv {
                 component: self.operation.name().to_owned(),
                 context: self.context.clone(),
+                clock: self.clock,
+                item_vm: vm.as_ref().map(|vm| vm.uuid.clone()),
                 grants: self.grants.clone(),
                 objects: self.objects.clone(),
                 task: task.clone(),

@@ -187,6 +187,7 @@ mod tests {
             name: "p".to_owned(),
             id: "id".to_owned(),
             description: None,
+            report_when: Default::default(),
             secrets: secrets
                 .iter()
                 .map(|(name, source)| ((*name).to_owned(), source.clone()))

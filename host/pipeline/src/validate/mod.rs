@@ -64,6 +64,7 @@ pub(crate) fn pipeline(
         name,
         id,
         description: document.description,
+        report_when: document.report_when.unwrap_or_default(),
         secrets,
         connections,
         components,

@@ -1,5 +1,6 @@
 //! The host side of every WIT interface, one module per interface.
 
+pub mod clock;
 pub mod errors;
 pub mod policy;
 pub mod storage;

@@ -10,9 +10,11 @@ use wasmtime::component::Resource;
 
 use crate::bindings::transfers::{self as wit, Delivered};
 use crate::bindings::types::Error;
+use crate::bindings::xapi::VmChanges;
 use crate::grants::{PoolConnection, RemoteConnection};
 use crate::host::tasks::TaskResource;
 use crate::state::StepState;
+use crate::transfer::Opened;
 
 /// Where bytes will come from.
 pub enum SourcePlan {
@@ -32,6 +34,10 @@ pub enum SourcePlan {
         /// The file's path, already confined to the remote's root.
         path: PathBuf,
     },
+    /// A source that `open` started: what it was, and its stream.
+    Opened { what: String, opened: Opened },
+    /// A source whose `open` failed: every copy of it fails the same way.
+    Failed { what: String, error: Error },
 }
 
 /// Where bytes will go.
@@ -39,6 +45,8 @@ pub enum SinkPlan {
     VmImport {
         pool: Arc<PoolConnection>,
         sr: Ref<Sr>,
+        /// What the imported VM carries from its creation (`import-vm-with`).
+        changes: Option<VmChanges>,
     },
     VdiImport {
         pool: Arc<PoolConnection>,
@@ -67,6 +75,7 @@ impl SourcePlan {
             SourcePlan::RemoteFile { remote, path } => {
                 format!("file {} of {}", path.display(), remote.name)
             }
+            SourcePlan::Opened { what, .. } | SourcePlan::Failed { what, .. } => what.clone(),
         }
     }
 }
@@ -74,7 +83,7 @@ impl SourcePlan {
 impl SinkPlan {
     pub fn describe(&self) -> String {
         match self {
-            SinkPlan::VmImport { pool, sr } => {
+            SinkPlan::VmImport { pool, sr, .. } => {
                 format!("import of a VM into SR {sr} of {}", pool.name)
             }
             SinkPlan::VdiImport { pool, vdi, .. } => {
@@ -120,6 +129,30 @@ impl wit::Host for StepState {
 impl wit::HostSource for StepState {
     async fn describe(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<String> {
         Ok(self.table.get(&source)?.describe())
+    }
+
+    async fn open(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<Result<(), Error>> {
+        let plan = self.table.get_mut(&source)?;
+        let what = plan.describe();
+        let started = match std::mem::replace(
+            plan,
+            SourcePlan::Failed {
+                what: what.clone(),
+                error: crate::host::errors::internal("the source is being opened"),
+            },
+        ) {
+            already @ (SourcePlan::Opened { .. } | SourcePlan::Failed { .. }) => already,
+            plan => match crate::transfer::open(plan).await {
+                Ok(opened) => SourcePlan::Opened { what, opened },
+                Err(error) => SourcePlan::Failed { what, error },
+            },
+        };
+        let outcome = match &started {
+            SourcePlan::Failed { error, .. } => Err(error.clone()),
+            _ => Ok(()),
+        };
+        *self.table.get_mut(&source)? = started;
+        Ok(outcome)
     }
 
     async fn drop(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<()> {

@@ -96,6 +96,8 @@ pub fn env(
     StepEnv {
         component: component.into(),
         task: log.start(None, "test", None),
+        clock: lifeboat_runtime::Clock::starting_at(context.now_ms),
+        item_vm: None,
         context,
         grants,
         objects,

@@ -106,11 +106,13 @@ async fn handle(
                     format!("the body is not a fault: {error}"),
                 )
             })?;
-            pool.pool.faults.add(fault);
+            pool.pool
+                .arm(fault)
+                .map_err(|problem| Refusal(StatusCode::BAD_REQUEST, problem))?;
             Ok((StatusCode::CREATED, faults(pool)))
         }
         (Route::Faults(pool), Method::DELETE) => {
-            pool.pool.faults.clear();
+            pool.pool.clear_faults();
             Ok((StatusCode::OK, faults(pool)))
         }
         (Route::Faults(_), method) => Err(Refusal(

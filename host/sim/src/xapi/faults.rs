@@ -1,12 +1,18 @@
-//! Faults injected through the control endpoint: failing calls, latency, cut transfers and a
-//! host that stops answering. The XAPI surface itself never offers a way to set them.
+//! Faults injected through the control endpoint: failing calls, latency, cut transfers, a
+//! host that stops answering and VMs busy with an operation. The XAPI surface itself never
+//! offers a way to set them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use lifeboat_formats::xmlrpc::Value;
 use lifeboat_xapi::ApiError;
 use serde::{Deserialize, Serialize};
+
+use super::db::Database;
+use super::operations::VM_OPERATIONS;
+use super::pool::{Pool, cls};
 
 /// One fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +39,9 @@ pub enum Fault {
     CutTransfer { handler: String, after_bytes: u64 },
     /// The host accepts connections but answers nothing until the fault is cleared.
     Unresponsive,
+    /// The VM `vm` (a uuid or a reference) lists `operation` among its `current_operations`
+    /// until the fault is cleared, as if another client were running it (a migration, say).
+    Busy { vm: String, operation: String },
 }
 
 fn first() -> u64 {
@@ -56,7 +65,7 @@ impl Faults {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn add(&self, fault: Fault) {
+    fn add(&self, fault: Fault) {
         let mut state = self.lock();
         if let Fault::Error { method, .. } = &fault {
             state.calls.remove(method);
@@ -64,8 +73,8 @@ impl Faults {
         state.faults.push(fault);
     }
 
-    pub fn clear(&self) {
-        *self.lock() = State::default();
+    fn clear(&self) -> Vec<Fault> {
+        std::mem::take(&mut *self.lock()).faults
     }
 
     pub fn list(&self) -> Vec<Fault> {
@@ -118,4 +127,59 @@ impl Faults {
             .iter()
             .any(|fault| matches!(fault, Fault::Unresponsive))
     }
+}
+
+impl Pool {
+    /// Arms `fault`. A `Busy` fault marks its VM at once; a VM or an operation that does not
+    /// exist is refused with the reason.
+    pub fn arm(&self, fault: Fault) -> Result<(), String> {
+        if let Fault::Busy { vm, operation } = &fault {
+            if !VM_OPERATIONS.contains(&operation.as_str()) {
+                return Err(format!("{operation:?} is not a VM operation"));
+            }
+            self.write(|db| {
+                let reference = find_vm(db, vm).ok_or_else(|| format!("no VM {vm}"))?;
+                set_busy(db, &reference, operation, true);
+                Ok::<_, String>(())
+            })?;
+        }
+        self.faults.add(fault);
+        Ok(())
+    }
+
+    /// Clears every fault and call counter; busy VMs are freed.
+    pub fn clear_faults(&self) {
+        for fault in self.faults.clear() {
+            if let Fault::Busy { vm, operation } = fault {
+                self.write(|db| {
+                    if let Some(reference) = find_vm(db, &vm) {
+                        set_busy(db, &reference, &operation, false);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The key under which a `Busy` fault lists its operation, in place of a task reference.
+const BUSY_TASK: &str = "OpaqueRef:simulated-busy";
+
+fn find_vm(db: &Database, vm: &str) -> Option<String> {
+    let class = cls("VM");
+    if db.exists(class, vm) {
+        return Some(vm.to_owned());
+    }
+    db.by_uuid(class, vm).map(str::to_owned)
+}
+
+fn set_busy(db: &mut Database, vm: &str, operation: &str, busy: bool) {
+    let class = cls("VM");
+    let Some(Value::Struct(mut running)) = db.get(class, vm, "current_operations").cloned() else {
+        return;
+    };
+    running.retain(|(task, op)| !(task == BUSY_TASK && op.as_str() == Some(operation)));
+    if busy {
+        running.push((BUSY_TASK.to_owned(), Value::string(operation)));
+    }
+    db.set(class, vm, "current_operations", Value::Struct(running));
 }

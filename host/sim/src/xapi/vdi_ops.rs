@@ -216,6 +216,8 @@ pub fn copy(pool: &Pool, vdi: &str, sr: &str, into: Option<&str>) -> Result<Stri
                 if db.get_str(cls("SR"), sr, "content_type") == "iso" {
                     return Err(errors::sr_operation_not_supported(sr));
                 }
+                let size = u64::try_from(db.get_int(class, vdi, "virtual_size")).unwrap_or(0);
+                check_room(db, sr, size)?;
                 let uuid = Uuid::new_v4().to_string();
                 let dir = storage::sr_dir(&pool.storage_root, sr_uuid);
                 Target::New(uuid, dir)
@@ -425,6 +427,7 @@ pub fn create(
         .unwrap_or(0);
     let size = rounded_size(requested)
         .ok_or_else(|| errors::invalid_value("virtual_size", &requested.to_string()))?;
+    check_room(db, &sr, size)?;
     let uuid = Uuid::new_v4().to_string();
     let dir = storage::sr_dir(&pool.storage_root, db.get_str(cls("SR"), &sr, "uuid"));
     let path = storage::file_in(&dir, &uuid);
@@ -445,6 +448,25 @@ pub fn create(
         strings(VDI_OPERATIONS.iter().copied()),
     );
     Ok(db.create(cls("VDI"), fields))
+}
+
+/// Refuses a new disk of `size` bytes on `sr` when the SR's disks would then take more than
+/// its `physical_size`. Disks are counted at their full virtual size, as a thick-provisioned
+/// (LVM) SR allocates them; the hidden base copies of snapshot chains are not counted.
+fn check_room(db: &Database, sr: &str, size: u64) -> Result<(), ApiError> {
+    let class = cls("VDI");
+    let capacity = u64::try_from(db.get_int(cls("SR"), sr, "physical_size")).unwrap_or(0);
+    let allocated: u64 = db
+        .referrers(class, "SR", sr)
+        .iter()
+        .filter(|vdi| db.get_bool(class, vdi, "managed"))
+        .map(|vdi| u64::try_from(db.get_int(class, vdi, "virtual_size")).unwrap_or(0))
+        .sum();
+    let requested = allocated.saturating_add(size);
+    if capacity > 0 && requested > capacity {
+        return Err(errors::sr_full(requested, capacity));
+    }
+    Ok(())
 }
 
 /// Largest VHD a VHD SR creates (2040 GiB).

@@ -146,6 +146,23 @@ impl Client {
         decode_ref("VM.snapshot", value)
     }
 
+    /// Checkpoints a running VM: a snapshot of its disks and of its memory, taken suspended.
+    /// xapi refuses a halted VM (`VM_BAD_POWER_STATE`).
+    pub async fn vm_checkpoint(&self, vm: &Ref<Vm>, name: &str) -> Result<Ref<Vm>> {
+        let value = self
+            .run_async("VM.checkpoint", vec![reference(vm), Value::string(name)])
+            .await?;
+        decode_ref("VM.checkpoint", value)
+    }
+
+    /// Has xapi recompute a VM's `allowed_operations`, which it does not do by itself when
+    /// `blocked_operations` changes (clients such as XenCenter read the field).
+    pub async fn vm_update_allowed_operations(&self, vm: &Ref<Vm>) -> Result<()> {
+        self.call("VM.update_allowed_operations", vec![reference(vm)])
+            .await
+            .map(drop)
+    }
+
     /// Clones a halted VM or a snapshot (copy-on-write disks).
     pub async fn vm_clone(&self, vm: &Ref<Vm>, name: &str) -> Result<Ref<Vm>> {
         let value = self

@@ -121,6 +121,9 @@ pub struct Vm {
     pub vbds: Vec<Ref<Vbd>>,
     #[serde(rename = "VIFs")]
     pub vifs: Vec<Ref<Vif>>,
+    /// The memory image of a suspended VM or of a checkpoint; null otherwise.
+    #[serde(rename = "suspend_VDI")]
+    pub suspend_vdi: Ref<Vdi>,
     pub resident_on: Ref<Host>,
     pub affinity: Ref<Host>,
     /// Operation name → the message given when it is attempted.

@@ -6,6 +6,7 @@
 
 mod convert;
 mod guard;
+pub mod ova_changes;
 
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ use crate::host::errors;
 use crate::host::transfers::{SinkPlan, SourcePlan};
 use crate::state::StepState;
 
-pub use guard::JOB_MARK;
+pub use guard::{JOB_MARK, MIGRATION_BLOCKED, TEMPORARY_SNAPSHOT_NAME};
 
 /// A granted pool, as the component holds it.
 pub struct PoolGrant {
@@ -170,6 +171,17 @@ impl wit::HostPool for StepState {
         Ok(self.own(&pool, made))
     }
 
+    async fn checkpoint_vm(
+        &mut self,
+        grant: Resource<PoolGrant>,
+        vm: String,
+        name_label: String,
+    ) -> Answer<String> {
+        let pool = self.pool(&grant)?;
+        let made = pool.client.vm_checkpoint(&Ref::new(vm), &name_label).await;
+        Ok(self.own(&pool, made))
+    }
+
     async fn clone_vm(
         &mut self,
         grant: Resource<PoolGrant>,
@@ -205,19 +217,21 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vm = Ref::<Vm>::new(vm);
-        if let Err(refused) = env.guard_vm(&pool, &vm, "destruction").await {
+        if let Err(refused) = env.guard_vm_destruction(&pool, &vm).await {
             return Ok(Err(refused));
         }
         let result = if disks {
             destroy_vm_with_disks(&pool, &vm).await
         } else {
-            pool.client.vm_destroy(&vm).await.map(|()| Vec::new())
+            pool.client
+                .vm_destroy(&vm)
+                .await
+                .map(|()| vec![vm.to_string()])
         };
-        if let Ok(destroyed_disks) = &result {
-            for vdi in destroyed_disks {
-                self.env.objects.forget(&pool.name, vdi.as_str());
+        if let Ok(destroyed) = &result {
+            for object in destroyed {
+                self.env.objects.forget(&pool.name, object);
             }
-            self.env.objects.forget(&pool.name, vm.as_str());
         }
         Ok(xapi(result.map(drop)))
     }
@@ -231,7 +245,7 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vm = Ref::<Vm>::new(vm);
-        if let Err(refused) = env.guard_vm(&pool, &vm, "a change").await {
+        if let Err(refused) = env.guard_vm_changes(&pool, &vm, &changes).await {
             return Ok(Err(refused));
         }
         Ok(xapi(apply_vm_changes(&pool, &vm, changes).await))
@@ -241,7 +255,7 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vm = Ref::<Vm>::new(vm);
-        if let Err(refused) = env.guard_vm(&pool, &vm, "a start").await {
+        if let Err(refused) = env.guard_power(&pool, &vm, "a start", false).await {
             return Ok(Err(refused));
         }
         Ok(xapi(pool.client.vm_start(&vm).await))
@@ -256,7 +270,7 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vm = Ref::<Vm>::new(vm);
-        if let Err(refused) = env.guard_vm(&pool, &vm, "a shutdown").await {
+        if let Err(refused) = env.guard_power(&pool, &vm, "a shutdown", force).await {
             return Ok(Err(refused));
         }
         let done = if force {
@@ -342,7 +356,7 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vdi = Ref::<Vdi>::new(vdi);
-        if let Err(refused) = env.guard_vdi(&pool, &vdi, "destruction").await {
+        if let Err(refused) = env.guard_vdi_destruction(&pool, &vdi).await {
             return Ok(Err(refused));
         }
         let destroyed = pool.client.vdi_destroy(&vdi).await;
@@ -421,6 +435,22 @@ impl wit::HostPool for StepState {
         let plan = SinkPlan::VmImport {
             pool,
             sr: Ref::new(sr),
+            changes: None,
+        };
+        Ok(Ok(self.table.push(plan)?))
+    }
+
+    async fn import_vm_with(
+        &mut self,
+        grant: Resource<PoolGrant>,
+        sr: String,
+        changes: VmChanges,
+    ) -> Answer<Resource<SinkPlan>> {
+        let pool = self.pool(&grant)?;
+        let plan = SinkPlan::VmImport {
+            pool,
+            sr: Ref::new(sr),
+            changes: Some(changes),
         };
         Ok(Ok(self.table.push(plan)?))
     }
@@ -489,22 +519,44 @@ fn matches(vm: &Vm, filter: &VmFilter) -> bool {
         && filter.tags.iter().all(|tag| vm.tags.contains(tag))
 }
 
-/// Destroys `vm` and the disks attached to it and to no other VM; returns those disks.
+/// Destroys `vm` as Xen Orchestra's `VM_destroy` does: the VM first (if that fails, nothing
+/// else is touched), then its snapshots, each with its own disks, then the disks (and memory
+/// image) that were attached to it and to no other VM. Returns the references of everything
+/// destroyed. A snapshot or disk that cannot be destroyed is logged and left; the VM is gone.
 pub async fn destroy_vm_with_disks(
     pool: &PoolConnection,
     vm: &Ref<Vm>,
-) -> lifeboat_xapi::Result<Vec<Ref<Vdi>>> {
-    let disks = disks_of(pool, vm).await?;
+) -> lifeboat_xapi::Result<Vec<String>> {
+    let record = pool.client.get_record(vm).await?;
+    let disks = disks_of(pool, vm, &record).await?;
     pool.client.vm_destroy(vm).await?;
-    for vdi in &disks {
-        pool.client.vdi_destroy(vdi).await?;
+    let mut destroyed = vec![vm.to_string()];
+    for snapshot in &record.snapshots {
+        match Box::pin(destroy_vm_with_disks(pool, snapshot)).await {
+            Ok(gone) => destroyed.extend(gone),
+            Err(error) => {
+                tracing::warn!(%vm, %snapshot, %error, "cannot destroy a snapshot of a destroyed VM")
+            }
+        }
     }
-    Ok(disks)
+    for vdi in disks {
+        match pool.client.vdi_destroy(&vdi).await {
+            Ok(()) => destroyed.push(vdi.to_string()),
+            Err(error) => {
+                tracing::warn!(%vm, %vdi, %error, "cannot destroy a disk of a destroyed VM")
+            }
+        }
+    }
+    Ok(destroyed)
 }
 
-/// The disks attached to `vm` and to no other VM: what goes with it when it is destroyed.
-async fn disks_of(pool: &PoolConnection, vm: &Ref<Vm>) -> lifeboat_xapi::Result<Vec<Ref<Vdi>>> {
-    let record = pool.client.get_record(vm).await?;
+/// The disks attached to `vm` and to no other VM, and its memory image: what goes with it
+/// when it is destroyed.
+async fn disks_of(
+    pool: &PoolConnection,
+    vm: &Ref<Vm>,
+    record: &Vm,
+) -> lifeboat_xapi::Result<Vec<Ref<Vdi>>> {
     let mut disks = Vec::new();
     for vbd in &record.vbds {
         let vbd = pool.client.get_record::<Vbd>(vbd).await?;
@@ -521,6 +573,9 @@ async fn disks_of(pool: &PoolConnection, vm: &Ref<Vm>) -> lifeboat_xapi::Result<
         if !shared && vdi.vdi_type != "iso" {
             disks.push(vbd.vdi);
         }
+    }
+    if !record.suspend_vdi.is_null() {
+        disks.push(record.suspend_vdi.clone());
     }
     Ok(disks)
 }
@@ -560,6 +615,11 @@ async fn apply_vm_changes(
                     .await?
             }
         }
+    }
+    if !changes.blocked_operations.is_empty() {
+        // xapi does not recompute `allowed_operations` when `blocked_operations` changes, and
+        // clients such as XenCenter read it (Xen Orchestra calls this for the same reason).
+        client.vm_update_allowed_operations(vm).await?;
     }
     for tag in &changes.add_tags {
         client.add_tag(vm, tag).await?;

@@ -48,6 +48,11 @@ pub fn methods() -> Vec<Method> {
         )
         .sync_only(),
         Method::new(
+            "VM.update_allowed_operations",
+            &[("self", Str)],
+            update_allowed_operations,
+        ),
+        Method::new(
             "VM.set_blocked_operations",
             &[("self", Str), ("value", Field(Ty::StrMap))],
             set_blocked_operations,
@@ -314,6 +319,23 @@ fn set_is_a_template(pool: &Pool, ctx: &Ctx, args: Vec<Value>) -> Outcome {
         None
     };
     pool.write(|db| db.set(cls("VM"), vm, "is_a_template", args[1].clone()));
+    done()
+}
+
+/// Recomputes `allowed_operations`: the operations whose checks pass now. xapi keeps the field
+/// up to date itself but misses changes to `blocked_operations`, which is why clients that
+/// change those call this afterwards.
+fn update_allowed_operations(pool: &Pool, _: &Ctx, args: Vec<Value>) -> Outcome {
+    let vm = text(&args[0]);
+    pool.check_ref(cls("VM"), vm)?;
+    pool.write(|db| {
+        let allowed: Vec<Value> = VM_OPERATIONS
+            .iter()
+            .filter(|op| operations::check(db, vm, op).is_ok())
+            .map(|op| Value::string(*op))
+            .collect();
+        db.set(cls("VM"), vm, "allowed_operations", Value::Array(allowed));
+    });
     done()
 }
 

@@ -1,12 +1,17 @@
-//! `VM.snapshot`, `VM.clone` and `VM.copy`: a new VM made from another, with new disks.
+//! `VM.snapshot`, `VM.checkpoint`, `VM.clone` and `VM.copy`: a new VM made from another, with
+//! new disks.
 //!
 //! The new record follows xapi's rules: a snapshot is a template that points at its VM and
 //! carries the VM's record at snapshot time (used by revert), becomes the VM's `parent`, and
 //! keeps MAC addresses; clones and copies are independent VMs with a fresh `mac_seed`. No copy
 //! keeps `blocked_operations`. Disk VBDs get new VDIs (snapshot, clone or full copy), CD VBDs
-//! keep their ISO, and on any failure the new VDIs are destroyed again.
+//! keep their ISO, and on any failure the new VDIs are destroyed again. A checkpoint is a
+//! snapshot that also holds the VM's memory: of a live VM it is `Suspended`, with a suspend
+//! image (an empty disk of the VM's memory size: the simulator runs no guest) as its
+//! `suspend_VDI`; of a suspended VM it takes a clone of the VM's own suspend image.
 
 use lifeboat_formats::xmlrpc::{Value, xapi_now};
+use lifeboat_xapi::ApiError;
 use lifeboat_xapi::wire::Outcome;
 
 use super::vm::new_metrics;
@@ -29,6 +34,11 @@ pub fn methods() -> Vec<Method> {
             snapshot,
         )
         .optional(1),
+        Method::new(
+            "VM.checkpoint",
+            &[("vm", Str), ("new_name", Str)],
+            checkpoint,
+        ),
         Method::new("VM.clone", &[("vm", Str), ("new_name", Str)], clone),
         Method::new(
             "VM.copy",
@@ -42,6 +52,8 @@ pub fn methods() -> Vec<Method> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind<'a> {
     Snapshot,
+    /// A snapshot with the VM's memory.
+    Checkpoint,
     Clone,
     /// A full copy into an SR (`None`: each disk into its own SR).
     Copy(Option<&'a str>),
@@ -66,6 +78,17 @@ fn snapshot(pool: &Pool, ctx: &Ctx, args: Vec<Value>) -> Outcome {
         text(&args[1]),
         Kind::Snapshot,
         &ignored,
+    )
+}
+
+fn checkpoint(pool: &Pool, ctx: &Ctx, args: Vec<Value>) -> Outcome {
+    derive_vm(
+        pool,
+        ctx,
+        text(&args[0]),
+        text(&args[1]),
+        Kind::Checkpoint,
+        &[],
     )
 }
 
@@ -112,6 +135,7 @@ fn derive_vm(
 ) -> Outcome {
     let op = match kind {
         Kind::Snapshot => "snapshot",
+        Kind::Checkpoint => "checkpoint",
         Kind::Clone => "clone",
         Kind::Copy(_) => "copy",
     };
@@ -140,7 +164,7 @@ fn derive_vm(
         let vdi = match disk {
             Some(vdi) => {
                 let made = match kind {
-                    Kind::Snapshot => {
+                    Kind::Snapshot | Kind::Checkpoint => {
                         pool.write(|db| vdi_ops::derive(pool, db, &vdi, Derivation::Snapshot))
                     }
                     Kind::Clone => {
@@ -166,16 +190,64 @@ fn derive_vm(
         };
         plans.push(DiskPlan { vbd, vdi });
     }
+    let memory = match kind {
+        Kind::Checkpoint => match suspend_image(pool, vm) {
+            Ok(image) => {
+                created.extend(image.clone());
+                image
+            }
+            Err(error) => {
+                undo(pool, &created);
+                return Err(error);
+            }
+        },
+        _ => None,
+    };
     let created_vm = pool.write(|db| {
         if !db.exists(cls("VM"), vm) {
             return Err(errors::handle_invalid("VM", vm));
         }
-        Ok(create_vm(db, vm, new_name, kind, &plans))
+        Ok(create_vm(db, vm, new_name, kind, &plans, memory.as_deref()))
     });
     if created_vm.is_err() {
         undo(pool, &created);
     }
     created_vm.map(Value::String)
+}
+
+/// The suspend image of a checkpoint of `vm`: a clone of the VM's own if it is suspended, a
+/// new one of its memory size if it runs, none if it is halted.
+fn suspend_image(pool: &Pool, vm: &str) -> Result<Option<String>, ApiError> {
+    let class = cls("VM");
+    let (state, own_image, memory, sr) = pool.read(|db| {
+        let own = db.get_str(class, vm, "suspend_VDI").to_owned();
+        let default_sr = db
+            .references(cls("pool"))
+            .next()
+            .map(|pool_ref| db.get_str(cls("pool"), pool_ref, "default_SR").to_owned())
+            .unwrap_or_default();
+        (
+            db.get_str(class, vm, "power_state").to_owned(),
+            db.exists(cls("VDI"), &own).then_some(own),
+            db.get_int(class, vm, "memory_static_max"),
+            default_sr,
+        )
+    });
+    match (state.as_str(), own_image) {
+        ("Suspended", Some(own)) => pool
+            .write(|db| vdi_ops::derive(pool, db, &own, Derivation::Clone))
+            .map(Some),
+        ("Running" | "Paused", _) => {
+            let fields = vec![
+                ("SR", Value::String(sr)),
+                ("virtual_size", Value::Int(memory)),
+                ("name_label", Value::string("Suspend image")),
+                ("type", Value::string("suspend")),
+            ];
+            pool.write(|db| vdi_ops::create(pool, db, fields)).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Destroys the VDIs made for a copy that failed.
@@ -193,9 +265,10 @@ fn create_vm(
     new_name: &str,
     kind: Kind,
     plans: &[DiskPlan],
+    memory: Option<&str>,
 ) -> String {
     let class = cls("VM");
-    let is_snapshot = kind == Kind::Snapshot;
+    let is_snapshot = matches!(kind, Kind::Snapshot | Kind::Checkpoint);
     let mut fields = stored_fields(db, class, vm);
     let other_config = value_of(&fields, "other_config")
         .cloned()
@@ -213,11 +286,23 @@ fn create_vm(
     put(&mut fields, "blocked_operations", Value::Struct(Vec::new()));
     put(&mut fields, "current_operations", Value::Struct(Vec::new()));
     put(&mut fields, "allowed_operations", Value::Array(Vec::new()));
-    put(&mut fields, "power_state", Value::string("Halted"));
+    put(
+        &mut fields,
+        "power_state",
+        Value::string(if memory.is_some() {
+            "Suspended"
+        } else {
+            "Halted"
+        }),
+    );
     put(&mut fields, "resident_on", Value::string(NULL));
     put(&mut fields, "domid", Value::Int(-1));
     put(&mut fields, "ha_always_run", Value::Boolean(false));
-    put(&mut fields, "suspend_VDI", Value::string(NULL));
+    put(
+        &mut fields,
+        "suspend_VDI",
+        Value::string(memory.unwrap_or(NULL)),
+    );
     put(&mut fields, "guest_metrics", Value::string(NULL));
     if is_snapshot {
         let power_state = db.get_str(class, vm, "power_state");
