@@ -1,6 +1,9 @@
 //! The guards of DESIGN.md principle 2, through a real component against a simulated pool: a
-//! component may destroy only what carries its job's mark or what its run created, and may
-//! reach only the connections its step is granted.
+//! component may destroy only what its run created or what is provably its job's (marked, and
+//! for a VM that is not a snapshot, start-blocked and halted), never a disk in someone's use;
+//! may change only what carries its mark, but for the migration block of a backup; may power
+//! only its own VMs and, cleanly, the VM it runs for; and may reach only the connections its
+//! step is granted.
 
 mod common;
 
@@ -23,7 +26,17 @@ pools:
       - name: ours
         uuid: 22222222-2222-4222-8222-222222222222
         other_config: {"xo:backup:job": "7b0c4a9e-0000-4000-8000-00000000a001"}
+        blocked_operations: {start: "a replica", start_on: "a replica"}
         disks: [{name: ours root, size: 4MiB}]
+      - name: a clone of ours
+        uuid: 44444444-4444-4444-8444-444444444444
+        other_config: {"xo:backup:job": "7b0c4a9e-0000-4000-8000-00000000a001"}
+        disks: [{name: clone root, size: 4MiB}]
+      - name: ours, running
+        uuid: 55555555-5555-4555-8555-555555555555
+        power_state: Running
+        other_config: {"xo:backup:job": "7b0c4a9e-0000-4000-8000-00000000a001"}
+        blocked_operations: {start: "a replica"}
       - name: another job's
         uuid: 33333333-3333-4333-8333-333333333333
         other_config: {"xo:backup:job": "some-other-job"}
@@ -43,9 +56,23 @@ async fn destroying_a_vm_the_job_does_not_own_is_refused_and_logged() {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let rogue = operation(&runtime, "rogue_destroyer");
-    for uuid in [
-        "11111111-1111-4111-8111-111111111111",
-        "33333333-3333-4333-8333-333333333333",
+    for (uuid, why) in [
+        (
+            "11111111-1111-4111-8111-111111111111",
+            "does not carry the mark",
+        ),
+        (
+            "33333333-3333-4333-8333-333333333333",
+            "does not carry the mark",
+        ),
+        (
+            "44444444-4444-4444-8444-444444444444",
+            "its start is not blocked",
+        ),
+        (
+            "55555555-5555-4555-8555-555555555555",
+            "a VM in use is never destroyed",
+        ),
     ] {
         let events = Arc::new(Recorded::default());
         let error = rogue
@@ -63,6 +90,7 @@ async fn destroying_a_vm_the_job_does_not_own_is_refused_and_logged() {
         };
         assert_eq!(failure.kind, "permission-denied", "{failure:?}");
         assert!(failure.message.contains(uuid), "{}", failure.message);
+        assert!(failure.message.contains(why), "{}", failure.message);
         assert!(vm_exists(&lab, uuid).await, "VM {uuid} was destroyed");
         let warnings = events.warnings();
         assert!(
@@ -75,7 +103,7 @@ async fn destroying_a_vm_the_job_does_not_own_is_refused_and_logged() {
 }
 
 #[tokio::test]
-async fn a_vm_with_the_jobs_mark_may_be_destroyed_with_its_disks() {
+async fn a_replica_of_the_job_may_be_destroyed_with_its_disks_and_snapshots() {
     let sim = simulator(FIXTURE).await;
     let lab = connect(&sim, "lab").await;
     let cache = tempfile::tempdir().unwrap();
@@ -85,6 +113,29 @@ async fn a_vm_with_the_jobs_mark_may_be_destroyed_with_its_disks() {
     let vm = lab.client.get_by_uuid::<Vm>(ours).await.unwrap();
     let record = lab.client.get_record(&vm).await.unwrap();
     let vbd = lab.client.get_record(&record.vbds[0]).await.unwrap();
+    let snapshot = lab.client.vm_snapshot(&vm, "someone's", &[]).await.unwrap();
+    let snapshot_disk = lab
+        .client
+        .get_record(&lab.client.get_record(&snapshot).await.unwrap().vbds[0])
+        .await
+        .unwrap()
+        .vdi;
+    // A second disk of ours that precious uses too.
+    let precious = lab
+        .client
+        .get_by_uuid::<Vm>("11111111-1111-4111-8111-111111111111")
+        .await
+        .unwrap();
+    let precious_disk = lab
+        .client
+        .get_record(&lab.client.get_record(&precious).await.unwrap().vbds[0])
+        .await
+        .unwrap()
+        .vdi;
+    lab.client
+        .vbd_create(&vm, &precious_disk, "1", false)
+        .await
+        .unwrap();
     rogue
         .call(
             std::slice::from_ref(&lab),
@@ -100,6 +151,156 @@ async fn a_vm_with_the_jobs_mark_may_be_destroyed_with_its_disks() {
         lab.client.get_record(&vbd.vdi).await.is_err(),
         "the VM's own disk went with it"
     );
+    assert!(
+        lab.client.get_record(&snapshot).await.is_err(),
+        "and its snapshot"
+    );
+    assert!(lab.client.get_record(&snapshot_disk).await.is_err());
+    assert!(
+        lab.client.get_record(&precious_disk).await.is_ok(),
+        "a disk another VM uses stays"
+    );
+}
+
+#[tokio::test]
+async fn a_disk_in_someones_use_is_not_destroyed_even_when_marked() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let ours = lab
+        .client
+        .get_by_uuid::<Vm>("22222222-2222-4222-8222-222222222222")
+        .await
+        .unwrap();
+    let disk = lab
+        .client
+        .get_record(&lab.client.get_record(&ours).await.unwrap().vbds[0])
+        .await
+        .unwrap()
+        .vdi;
+    let clone = lab
+        .client
+        .get_by_uuid::<Vm>("44444444-4444-4444-8444-444444444444")
+        .await
+        .unwrap();
+    lab.client
+        .vbd_create(&clone, &disk, "1", false)
+        .await
+        .unwrap();
+    let uuid = lab.client.get_record(&disk).await.unwrap().uuid;
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = runtime(cache.path());
+    let error = operation(&runtime, "rogue_destroyer")
+        .call(
+            std::slice::from_ref(&lab),
+            Arc::new(RunObjects::default()),
+            Arc::default(),
+            &json!({ "pool": "lab", "vdi": uuid }),
+            Limits::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("its start is not blocked"),
+        "{error}"
+    );
+    assert!(lab.client.get_record(&disk).await.is_ok());
+}
+
+/// Runs the rogue component's `action` on `vm`, in a run for `item` (its `for_each` VM).
+async fn act(
+    lab: &Arc<lifeboat_runtime::PoolConnection>,
+    vm: &str,
+    action: &str,
+    item: Option<&str>,
+) -> Result<serde_json::Value, RuntimeError> {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = runtime(cache.path());
+    let rogue = operation(&runtime, "rogue_destroyer");
+    let mut env = common::env(
+        "rogue_destroyer",
+        common::context(1),
+        std::slice::from_ref(lab),
+        Arc::new(RunObjects::default()),
+        Arc::default(),
+    );
+    env.item_vm = item.map(str::to_owned);
+    rogue
+        .run(
+            env,
+            &json!({ "pool": "lab", "vm": vm, "action": action }),
+            Limits::default(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn any_vm_may_have_its_migration_blocked_for_a_backup_and_nothing_else() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let precious = "11111111-1111-4111-8111-111111111111";
+    let blocks = async || {
+        let vm = lab.client.get_by_uuid::<Vm>(precious).await.unwrap();
+        lab.client.get_record(&vm).await.unwrap().blocked_operations
+    };
+    act(&lab, precious, "block_migration", None).await.unwrap();
+    assert_eq!(
+        blocks().await["migrate_send"],
+        "VM migration is blocked during backup"
+    );
+    act(&lab, precious, "unblock_migration", None)
+        .await
+        .unwrap();
+    assert!(blocks().await.is_empty());
+    for refused in ["block_migration_otherwise", "rename"] {
+        let error = act(&lab, precious, refused, None).await.unwrap_err();
+        assert!(
+            error.to_string().contains("may be blocked, with the reason"),
+            "{refused}: {error}"
+        );
+    }
+    let vm = lab.client.get_by_uuid::<Vm>(precious).await.unwrap();
+    let record = lab.client.get_record(&vm).await.unwrap();
+    assert_eq!(record.name_label, "precious");
+    assert!(record.blocked_operations.is_empty());
+}
+
+#[tokio::test]
+async fn only_the_vm_a_run_is_for_may_be_shut_down_cleanly_and_started() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let precious = "11111111-1111-4111-8111-111111111111";
+    let error = act(&lab, precious, "start", None).await.unwrap_err();
+    assert!(error.to_string().contains("for_each item"), "{error}");
+    act(&lab, precious, "start", Some(precious)).await.unwrap();
+    let error = act(&lab, precious, "force_shutdown", Some(precious))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("for_each item"), "{error}");
+    act(&lab, precious, "shutdown", Some(precious))
+        .await
+        .unwrap();
+    let other = "33333333-3333-4333-8333-333333333333";
+    let error = act(&lab, other, "start", Some(precious)).await.unwrap_err();
+    assert!(error.to_string().contains("for_each item"), "{error}");
+}
+
+#[tokio::test]
+async fn a_snapshot_left_under_the_temporary_name_may_be_destroyed() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let precious = lab
+        .client
+        .get_by_uuid::<Vm>("11111111-1111-4111-8111-111111111111")
+        .await
+        .unwrap();
+    let leftover = lab
+        .client
+        .vm_snapshot(&precious, "xo-backup-temp-snapshot-name", &[])
+        .await
+        .unwrap();
+    let uuid = lab.client.get_record(&leftover).await.unwrap().uuid;
+    act(&lab, &uuid, "destroy", None).await.unwrap();
+    assert!(!vm_exists(&lab, &uuid).await);
 }
 
 #[tokio::test]

@@ -1,25 +1,63 @@
-//! A test operation that destroys a VM it was not given to own: the host's guard must refuse
-//! the call, and the operation returns the host's error as its own.
+//! A test operation that destroys or rewrites a VM or a disk it was not given to own: the
+//! host's guards must refuse what is not the job's, and the operation returns the host's error
+//! as its own.
 
 use lifeboat_sdk::types::{Description, Error, RunContext};
-use lifeboat_sdk::xapi::Pool;
+use lifeboat_sdk::xapi::{Pool, VmChanges};
 use serde::Deserialize;
 use serde_json::json;
 
 /// The operation.
 struct RogueDestroyer;
 
-/// The VM to destroy and the connection to its pool.
+/// What to do to which object of which pool.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Params {
     pool: String,
-    /// The uuid of a VM to destroy, or
+    /// The uuid of a VM, or
     #[serde(default)]
     vm: Option<String>,
-    /// the uuid of a disk to destroy.
+    /// the uuid of a disk (which can only be destroyed).
     #[serde(default)]
     vdi: Option<String>,
+    /// What to do to the VM.
+    #[serde(default)]
+    action: Action,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    /// Destroy it, with its disks.
+    #[default]
+    Destroy,
+    /// Block `migrate_send` and `pool_migrate` as Xen Orchestra does during a backup.
+    BlockMigration,
+    /// Lift that block.
+    UnblockMigration,
+    /// Block `migrate_send` with another reason.
+    BlockMigrationOtherwise,
+    /// Rename it.
+    Rename,
+    /// Shut it down cleanly.
+    Shutdown,
+    /// Power it off.
+    ForceShutdown,
+    /// Start it.
+    Start,
+}
+
+const MIGRATION_BLOCKED: &str = "VM migration is blocked during backup";
+
+fn migration(reason: Option<&str>) -> VmChanges {
+    VmChanges {
+        blocked_operations: ["migrate_send", "pool_migrate"]
+            .into_iter()
+            .map(|op| (op.to_owned(), reason.map(str::to_owned)))
+            .collect(),
+        ..VmChanges::none()
+    }
 }
 
 impl lifeboat_sdk::Operation for RogueDestroyer {
@@ -27,28 +65,48 @@ impl lifeboat_sdk::Operation for RogueDestroyer {
         Description::new(
             "rogue-destroyer",
             env!("CARGO_PKG_VERSION"),
-            "Destroys a VM, with its disks, or a disk, by uuid.",
+            "Destroys or changes a VM, or destroys a disk, by uuid.",
             json!({
                 "type": "object",
                 "required": ["pool"],
                 "properties": {
                     "pool": { "type": "string" },
                     "vm": { "type": "string" },
-                    "vdi": { "type": "string" }
+                    "vdi": { "type": "string" },
+                    "action": { "type": "string" }
                 },
             }),
-            json!({ "type": "object", "properties": { "destroyed": { "type": "string" } } }),
+            json!({ "type": "object", "properties": { "done": { "type": "string" } } }),
         )
     }
 
     fn run(_context: RunContext, params: String) -> Result<String, Error> {
         let params: Params = lifeboat_sdk::params(&params)?;
         let pool = Pool::connect(&params.pool)?;
-        let destroyed = match (&params.vm, &params.vdi) {
+        let done = match (&params.vm, &params.vdi) {
             (Some(vm), _) => {
-                let vm = pool.vm_by_uuid(vm)?;
-                pool.destroy_vm(&vm.opaque_ref, true)?;
-                vm.opaque_ref
+                let vm = pool.vm_by_uuid(vm)?.opaque_ref;
+                match params.action {
+                    Action::Destroy => pool.destroy_vm(&vm, true)?,
+                    Action::BlockMigration => {
+                        pool.update_vm(&vm, &migration(Some(MIGRATION_BLOCKED)))?
+                    }
+                    Action::UnblockMigration => pool.update_vm(&vm, &migration(None))?,
+                    Action::BlockMigrationOtherwise => {
+                        pool.update_vm(&vm, &migration(Some("another reason")))?
+                    }
+                    Action::Rename => pool.update_vm(
+                        &vm,
+                        &VmChanges {
+                            name_label: Some("renamed".into()),
+                            ..VmChanges::none()
+                        },
+                    )?,
+                    Action::Shutdown => pool.shutdown_vm(&vm, false)?,
+                    Action::ForceShutdown => pool.shutdown_vm(&vm, true)?,
+                    Action::Start => pool.start_vm(&vm)?,
+                }
+                vm
             }
             (None, Some(vdi)) => {
                 let vdi = pool.vdi_by_uuid(vdi)?;
@@ -57,7 +115,7 @@ impl lifeboat_sdk::Operation for RogueDestroyer {
             }
             (None, None) => return Err(Error::invalid_input("name a `vm` or a `vdi`")),
         };
-        lifeboat_sdk::output(&json!({ "destroyed": destroyed }))
+        lifeboat_sdk::output(&json!({ "done": done }))
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Steps run in order. A step whose items all succeed lets the next one start; a step with a
 //! failed item stops the run unless it continues on error; `finally` steps run whatever
-//! happened. Every step of a run shares its time (`now_ms`, so every name and mark it writes
-//! agrees), its ids and the record of the objects it created (for the guards).
+//! happened. Every step of a run shares its start (`now_ms`), its clock (what components read
+//! as the current time), its ids and the record of the objects it created (for the guards).
 
 mod components;
 mod connect;

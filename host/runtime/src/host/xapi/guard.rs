@@ -226,13 +226,8 @@ impl StepEnv {
             }
             if let Some(why) = self.not_destructible(&owner) {
                 return Err(self.refuse(&format!(
-                    "destruction of VDI {} ({:?}) on {}: it is attached to VM {} ({:?}), which {why}",
-                    record.uuid,
-                    record.name_label,
-                    pool.name,
-                    owner.uuid,
-                    owner.name_label,
-                    why = why.strip_prefix("it ").unwrap_or(&why)
+                    "destruction of VDI {} ({:?}) on {}: it is attached to VM {} ({:?}), which is not the job's to destroy: {why}",
+                    record.uuid, record.name_label, pool.name, owner.uuid, owner.name_label,
                 )));
             }
         }
