@@ -3,6 +3,7 @@
 //! tagged, blocked and marked, holding the bytes of the source snapshot, rotated by the
 //! retention policy, interrupted copies removed; the run's log has Xen Orchestra's shape.
 
+use lifeboat_e2e::dr::interrupted_copy;
 use lifeboat_e2e::{
     Harness, Pools, children, disks, end_of, filename_date, parse_datetime, pipeline, raw, vms,
 };
@@ -166,15 +167,7 @@ async fn an_interrupted_copy_is_removed_by_the_next_run() {
     let recovery = pools.client("recovery").await;
     let (replica, _) = vms(&recovery).await.into_iter().next().unwrap();
     // A copy whose transfer did not complete: the job's marks and blocks, no `xo:backup:sr`.
-    let interrupted = recovery.vm_clone(&replica, "half a copy").await.unwrap();
-    recovery
-        .set_map_entry(&interrupted, "blocked_operations", "start", "blocked")
-        .await
-        .unwrap();
-    recovery
-        .remove_map_entry(&interrupted, "other_config", "xo:backup:sr")
-        .await
-        .unwrap();
+    let interrupted = interrupted_copy(&recovery, &replica, &[]).await;
     let (report, _) = harness.run(&dr, START + DAY).await;
     assert_eq!(report.status, RunStatus::Success);
     let left = vms(&recovery).await;

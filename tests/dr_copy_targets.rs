@@ -5,7 +5,8 @@
 //! dropped with a warning, and compressed exports.
 
 use lifeboat_e2e::dr::{
-    DAY, DB01, DR_SR, FIXTURE, NIGHTLY, SECOND_SR, SMALL_SR, START, WEB01, dr, replicas, vm,
+    DAY, DB01, DR_SR, FIXTURE, NIGHTLY, SECOND_SR, SMALL_SR, START, WEB01, dr, interrupted_copy,
+    replicas, vm,
 };
 use lifeboat_e2e::{Harness, Pools, children, disks, end_of, raw, vms, warnings};
 use lifeboat_pipeline::run::RunStatus;
@@ -123,17 +124,7 @@ async fn a_copy_that_cannot_be_removed_is_a_warning() {
     harness.run(&job, START).await;
     let recovery = pools.client("recovery").await;
     let (replica, _) = replicas(&recovery, DB01, NIGHTLY, DR_SR).await.remove(0);
-    let interrupted = recovery.vm_clone(&replica, "half a copy").await.unwrap();
-    for (operation, reason) in [("start", "blocked"), ("destroy", "kept by hand")] {
-        recovery
-            .set_map_entry(&interrupted, "blocked_operations", operation, reason)
-            .await
-            .unwrap();
-    }
-    recovery
-        .remove_map_entry(&interrupted, "other_config", "xo:backup:sr")
-        .await
-        .unwrap();
+    let interrupted = interrupted_copy(&recovery, &replica, &[("destroy", "kept by hand")]).await;
 
     let (report, events) = harness.run(&job, START + DAY).await;
     assert_eq!(report.status, RunStatus::Success, "{report:#?}");

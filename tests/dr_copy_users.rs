@@ -3,7 +3,9 @@
 //! unblocked or started, a half-made copy. Only real replicas of the job (its marks and `start`
 //! blocked) are ever removed, and retention still keeps exactly `copyRetention` of them.
 
-use lifeboat_e2e::dr::{DAY, DB01, DR_SR, FIXTURE, NIGHTLY, START, WEB01, dr, replicas, stamp, vm};
+use lifeboat_e2e::dr::{
+    DAY, DB01, DR_SR, FIXTURE, NIGHTLY, START, WEB01, dr, interrupted_copy, replicas, stamp, vm,
+};
 use lifeboat_e2e::{Harness, Pools, disks, raw, vms};
 use lifeboat_pipeline::run::RunStatus;
 use lifeboat_xapi::Client;
@@ -128,16 +130,8 @@ async fn only_a_start_blocked_copy_without_its_sr_mark_is_an_interrupted_copy() 
     let recovery = pools.client("recovery").await;
     let (replica, _) = replicas(&recovery, DB01, NIGHTLY, DR_SR).await.remove(0);
     // A copy whose transfer never completed: blocked and marked, without `xo:backup:sr`.
-    let interrupted = recovery.vm_clone(&replica, "half a copy").await.unwrap();
+    let interrupted = interrupted_copy(&recovery, &replica, &[]).await;
     let interrupted_uuid = recovery.get_record(&interrupted).await.unwrap().uuid;
-    recovery
-        .set_map_entry(&interrupted, "blocked_operations", "start", "blocked")
-        .await
-        .unwrap();
-    recovery
-        .remove_map_entry(&interrupted, "other_config", "xo:backup:sr")
-        .await
-        .unwrap();
     // A user's clone that lost its SR mark too, but not blocked: it is theirs.
     let users = recovery.vm_clone(&replica, "someone's").await.unwrap();
     recovery

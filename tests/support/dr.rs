@@ -182,3 +182,22 @@ pub async fn assert_only_complete_replicas(pool: &Client) {
         }
     }
 }
+
+/// A copy of `replica` as a run that stopped before its end leaves it: the job's marks and the
+/// `start` block (and the other `blocks`), no `xo:backup:sr`.
+pub async fn interrupted_copy(
+    pool: &Client,
+    replica: &Ref<Vm>,
+    blocks: &[(&str, &str)],
+) -> Ref<Vm> {
+    let copy = pool.vm_clone(replica, "half a copy").await.unwrap();
+    for (operation, reason) in [("start", "blocked")].iter().chain(blocks) {
+        pool.set_map_entry(&copy, "blocked_operations", operation, reason)
+            .await
+            .unwrap();
+    }
+    pool.remove_map_entry(&copy, "other_config", "xo:backup:sr")
+        .await
+        .unwrap();
+    copy
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{Call, JOB, Recorded, connect, operation, runtime, simulator};
 use lifeboat_runtime::{Limits, RunObjects, RuntimeError};
-use lifeboat_xapi::records::Vm;
+use lifeboat_xapi::records::{Ref, Vdi, Vm};
 use serde_json::json;
 
 const FIXTURE: &str = r#"
@@ -46,6 +46,17 @@ pools:
 
 async fn vm_exists(pool: &lifeboat_runtime::PoolConnection, uuid: &str) -> bool {
     pool.client.get_by_uuid::<Vm>(uuid).await.is_ok()
+}
+
+/// The VM `uuid` of `pool`, and the disk of its first VBD.
+async fn vm_and_disk(pool: &lifeboat_runtime::PoolConnection, uuid: &str) -> (Ref<Vm>, Ref<Vdi>) {
+    let vm = pool.client.get_by_uuid::<Vm>(uuid).await.unwrap();
+    (vm.clone(), first_disk(pool, &vm).await)
+}
+
+async fn first_disk(pool: &lifeboat_runtime::PoolConnection, vm: &Ref<Vm>) -> Ref<Vdi> {
+    let record = pool.client.get_record(vm).await.unwrap();
+    pool.client.get_record(&record.vbds[0]).await.unwrap().vdi
 }
 
 #[tokio::test]
@@ -110,28 +121,11 @@ async fn a_replica_of_the_job_may_be_destroyed_with_its_disks_and_snapshots() {
     let runtime = runtime(cache.path());
     let rogue = operation(&runtime, "rogue_destroyer");
     let ours = "22222222-2222-4222-8222-222222222222";
-    let vm = lab.client.get_by_uuid::<Vm>(ours).await.unwrap();
-    let record = lab.client.get_record(&vm).await.unwrap();
-    let vbd = lab.client.get_record(&record.vbds[0]).await.unwrap();
+    let (vm, own_disk) = vm_and_disk(&lab, ours).await;
     let snapshot = lab.client.vm_snapshot(&vm, "someone's", &[]).await.unwrap();
-    let snapshot_disk = lab
-        .client
-        .get_record(&lab.client.get_record(&snapshot).await.unwrap().vbds[0])
-        .await
-        .unwrap()
-        .vdi;
+    let snapshot_disk = first_disk(&lab, &snapshot).await;
     // A second disk of ours that precious uses too.
-    let precious = lab
-        .client
-        .get_by_uuid::<Vm>("11111111-1111-4111-8111-111111111111")
-        .await
-        .unwrap();
-    let precious_disk = lab
-        .client
-        .get_record(&lab.client.get_record(&precious).await.unwrap().vbds[0])
-        .await
-        .unwrap()
-        .vdi;
+    let (_, precious_disk) = vm_and_disk(&lab, "11111111-1111-4111-8111-111111111111").await;
     lab.client
         .vbd_create(&vm, &precious_disk, "1", false)
         .await
@@ -148,7 +142,7 @@ async fn a_replica_of_the_job_may_be_destroyed_with_its_disks_and_snapshots() {
         .unwrap();
     assert!(!vm_exists(&lab, ours).await);
     assert!(
-        lab.client.get_record(&vbd.vdi).await.is_err(),
+        lab.client.get_record(&own_disk).await.is_err(),
         "the VM's own disk went with it"
     );
     assert!(
@@ -166,17 +160,7 @@ async fn a_replica_of_the_job_may_be_destroyed_with_its_disks_and_snapshots() {
 async fn a_disk_in_someones_use_is_not_destroyed_even_when_marked() {
     let sim = simulator(FIXTURE).await;
     let lab = connect(&sim, "lab").await;
-    let ours = lab
-        .client
-        .get_by_uuid::<Vm>("22222222-2222-4222-8222-222222222222")
-        .await
-        .unwrap();
-    let disk = lab
-        .client
-        .get_record(&lab.client.get_record(&ours).await.unwrap().vbds[0])
-        .await
-        .unwrap()
-        .vdi;
+    let (_, disk) = vm_and_disk(&lab, "22222222-2222-4222-8222-222222222222").await;
     let clone = lab
         .client
         .get_by_uuid::<Vm>("44444444-4444-4444-8444-444444444444")
@@ -254,7 +238,9 @@ async fn any_vm_may_have_its_migration_blocked_for_a_backup_and_nothing_else() {
     for refused in ["block_migration_otherwise", "rename"] {
         let error = act(&lab, precious, refused, None).await.unwrap_err();
         assert!(
-            error.to_string().contains("may be blocked, with the reason"),
+            error
+                .to_string()
+                .contains("may be blocked, with the reason"),
             "{refused}: {error}"
         );
     }

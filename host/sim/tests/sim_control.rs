@@ -163,6 +163,63 @@ async fn faults_are_armed_listed_consumed_and_cleared() {
 }
 
 #[tokio::test]
+async fn a_busy_vm_lists_the_operation_until_the_faults_are_cleared() {
+    let sim = simulator().await;
+    let client = connect(&sim, Duration::from_secs(2)).await;
+    let (web01, record) = client
+        .get_all_records::<Vm>()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, vm)| vm.name_label == "web01")
+        .unwrap();
+    let busy = format!(
+        r#"{{"kind": "busy", "vm": "{}", "operation": "migrate_send"}}"#,
+        record.uuid
+    );
+    let (status, listed) = request(&sim, "POST", "/pools/production/faults", busy.as_bytes()).await;
+    assert_eq!(status, 201, "{listed}");
+    let running = client.get_record(&web01).await.unwrap().current_operations;
+    assert_eq!(running.values().collect::<Vec<_>>(), ["migrate_send"]);
+    let error = client
+        .vm_clean_shutdown(&web01)
+        .await
+        .expect_err("another operation runs");
+    assert_eq!(error.api().unwrap().code, "OTHER_OPERATION_IN_PROGRESS");
+    request(&sim, "DELETE", "/pools/production/faults", b"").await;
+    assert!(
+        client
+            .get_record(&web01)
+            .await
+            .unwrap()
+            .current_operations
+            .is_empty()
+    );
+
+    for (body, message) in [
+        (
+            r#"{"kind": "busy", "vm": "no-such-vm", "operation": "migrate_send"}"#,
+            "no VM no-such-vm",
+        ),
+        (
+            &*format!(
+                r#"{{"kind": "busy", "vm": "{}", "operation": "fly"}}"#,
+                record.uuid
+            ),
+            "is not a VM operation",
+        ),
+    ] {
+        let (status, answer) =
+            request(&sim, "POST", "/pools/production/faults", body.as_bytes()).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(message),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn bad_requests_get_a_clear_json_error() {
     let sim = simulator().await;
     let faults = "/pools/production/faults";

@@ -631,3 +631,108 @@ async fn constructors_build_a_vm_by_hand() {
     assert_eq!(cd.userdevice, "1");
     assert_eq!(lab.disks(&vm).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_checkpoint_is_a_suspended_snapshot_with_a_memory_image() {
+    both(async |lab: Lab| {
+        let (app, record) = lab.vm("app").await;
+        let checkpoint: Ref<Vm> = Ref::new(
+            lab.call("VM.checkpoint", vec![r(&app), s("before")])
+                .await
+                .as_str()
+                .unwrap(),
+        );
+        let taken: Vm = lab.client.get_record(&checkpoint).await.unwrap();
+        assert!(taken.is_a_snapshot);
+        assert_eq!(taken.snapshot_of, app);
+        assert_eq!(
+            taken.power_state,
+            lifeboat_xapi::records::PowerState::Suspended
+        );
+        assert_eq!(taken.snapshot_info["power-state-at-snapshot"], "Running");
+        let memory = lab.vdi(&taken.suspend_vdi).await;
+        assert_eq!(memory.vdi_type, "suspend");
+        assert!(memory.virtual_size >= record.memory_static_max);
+        assert_eq!(lab.disks(&checkpoint).await.len(), 2, "its disks too");
+        let (app, record) = lab.vm("app").await;
+        assert_eq!(
+            record.power_state,
+            lifeboat_xapi::records::PowerState::Running,
+            "the VM runs on"
+        );
+
+        // A halted VM cannot be checkpointed.
+        let (cold, _) = lab.vm("cold").await;
+        let (code, _) = lab.fails("VM.checkpoint", vec![r(&cold), s("x")]).await;
+        assert_eq!(code, "VM_BAD_POWER_STATE");
+        lab.call("VM.destroy", vec![r(&checkpoint)]).await;
+        assert!(lab.client.get_record(&app).await.is_ok());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn allowed_operations_follow_blocks_once_recomputed() {
+    both(async |lab: Lab| {
+        let (app, _) = lab.vm("app").await;
+        lab.call(
+            "VM.add_to_blocked_operations",
+            vec![r(&app), s("migrate_send"), s("backup")],
+        )
+        .await;
+        lab.call("VM.update_allowed_operations", vec![r(&app)])
+            .await;
+        let record: Vm = lab.client.get_record(&app).await.unwrap();
+        assert!(
+            !record
+                .allowed_operations
+                .contains(&"migrate_send".to_owned())
+        );
+        assert!(
+            record
+                .allowed_operations
+                .contains(&"clean_shutdown".to_owned())
+        );
+        assert!(
+            !record.allowed_operations.contains(&"start".to_owned()),
+            "it runs"
+        );
+        lab.call(
+            "VM.remove_from_blocked_operations",
+            vec![r(&app), s("migrate_send")],
+        )
+        .await;
+        lab.call("VM.update_allowed_operations", vec![r(&app)])
+            .await;
+        let record: Vm = lab.client.get_record(&app).await.unwrap();
+        assert!(
+            record
+                .allowed_operations
+                .contains(&"migrate_send".to_owned())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_disk_that_does_not_fit_its_sr_is_refused() {
+    both(async |lab: Lab| {
+        let (app, _) = lab.vm("app").await;
+        let disk = lab.vdi(&lab.disks(&app).await[0]).await;
+        let create = |size: u64| {
+            Value::record([
+                ("SR", s(disk.sr.as_str())),
+                ("virtual_size", Value::Int(size as i64)),
+                ("type", s("user")),
+                ("sharable", Value::Boolean(false)),
+                ("read_only", Value::Boolean(false)),
+                ("other_config", Value::record([])),
+            ])
+        };
+        let (code, params) = lab.fails("VDI.create", vec![create(101 << 30)]).await;
+        assert_eq!(code, "SR_FULL");
+        assert_eq!(params[1], (100u64 << 30).to_string(), "the SR's size");
+        lab.call("VDI.create", vec![create(1 << 30)]).await;
+    })
+    .await;
+}

@@ -88,17 +88,7 @@ impl StepEnv {
         vm: &Ref<Vm>,
         action: &str,
     ) -> Result<(), Error> {
-        if self.created(pool, vm.as_str()) {
-            return Ok(());
-        }
-        let record = self.vm_record(pool, vm).await?;
-        if self.marked(&record.other_config) {
-            return Ok(());
-        }
-        Err(self.refuse(&format!(
-            "{action} of VM {} ({:?}) on {}: it does not carry the mark of job {} and was not created by this run",
-            record.uuid, record.name_label, pool.name, self.context.job_id
-        )))
+        self.guard_vm_or(pool, vm, action, |_| false, None).await
     }
 
     /// Allows starting or (with `force` false, cleanly) shutting down `vm` if
@@ -110,18 +100,16 @@ impl StepEnv {
         action: &str,
         force: bool,
     ) -> Result<(), Error> {
-        if self.created(pool, vm.as_str()) {
-            return Ok(());
-        }
-        let record = self.vm_record(pool, vm).await?;
-        let is_item = self.item_vm.as_deref() == Some(record.uuid.as_str());
-        if self.marked(&record.other_config) || (is_item && !force) {
-            return Ok(());
-        }
-        Err(self.refuse(&format!(
-            "{action} of VM {} ({:?}) on {}: it does not carry the mark of job {} and was not created by this run (a step may shut down cleanly and start again only the VM it runs for, its for_each item)",
-            record.uuid, record.name_label, pool.name, self.context.job_id
-        )))
+        let is_item = |record: &Vm| self.item_vm.as_deref() == Some(record.uuid.as_str());
+        let hint = "a step may shut down cleanly and start again only the VM it runs for, its for_each item";
+        self.guard_vm_or(
+            pool,
+            vm,
+            action,
+            |record| is_item(record) && !force,
+            Some(hint),
+        )
+        .await
     }
 
     /// Allows `changes` to `vm` if [`StepEnv::guard_vm`] does, or if they only block its
@@ -132,15 +120,34 @@ impl StepEnv {
         vm: &Ref<Vm>,
         changes: &VmChanges,
     ) -> Result<(), Error> {
+        let hint = format!(
+            "on such a VM, only `migrate_send` and `pool_migrate` may be blocked, with the reason {MIGRATION_BLOCKED:?}, and unblocked"
+        );
+        let migration = |record: &Vm| only_migration_blocks(record, changes);
+        self.guard_vm_or(pool, vm, "a change", migration, Some(&hint))
+            .await
+    }
+
+    /// Allows `action` on `vm` if the run created it, it carries the job's mark, or it is an
+    /// `exception`; else refuses, with `hint` on what would be allowed.
+    async fn guard_vm_or(
+        &self,
+        pool: &PoolConnection,
+        vm: &Ref<Vm>,
+        action: &str,
+        exception: impl FnOnce(&Vm) -> bool,
+        hint: Option<&str>,
+    ) -> Result<(), Error> {
         if self.created(pool, vm.as_str()) {
             return Ok(());
         }
         let record = self.vm_record(pool, vm).await?;
-        if self.marked(&record.other_config) || only_migration_blocks(&record, changes) {
+        if self.marked(&record.other_config) || exception(&record) {
             return Ok(());
         }
+        let hint = hint.map(|hint| format!(" ({hint})")).unwrap_or_default();
         Err(self.refuse(&format!(
-            "a change of VM {} ({:?}) on {}: it does not carry the mark of job {} and was not created by this run (on such a VM, only `migrate_send` and `pool_migrate` may be blocked, with the reason {MIGRATION_BLOCKED:?}, and unblocked)",
+            "{action} of VM {} ({:?}) on {}: it does not carry the mark of job {} and was not created by this run{hint}",
             record.uuid, record.name_label, pool.name, self.context.job_id
         )))
     }
@@ -165,6 +172,39 @@ impl StepEnv {
         }
     }
 
+    async fn vdi_record(&self, pool: &PoolConnection, vdi: &Ref<Vdi>) -> Result<Vdi, Error> {
+        pool.client
+            .get_record(vdi)
+            .await
+            .map_err(|e| errors::from_xapi(&e))
+    }
+
+    /// Whether a disk the run did not create is the job's to change: it carries the job's
+    /// mark, or a VM it is attached to was created by the run or carries the mark.
+    async fn vdi_is_jobs(&self, pool: &PoolConnection, record: &Vdi) -> bool {
+        if self.marked(&record.other_config) {
+            return true;
+        }
+        for vm in attached_vms(pool, &record.vbds).await {
+            if self.created(pool, vm.as_str()) {
+                return true;
+            }
+            if let Ok(owner) = pool.client.get_record(&vm).await
+                && self.marked(&owner.other_config)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn refuse_vdi(&self, pool: &PoolConnection, record: &Vdi, action: &str) -> Error {
+        self.refuse(&format!(
+            "{action} of VDI {} ({:?}) on {}: neither it nor a VM it is attached to carries the mark of job {}, and this run did not create it",
+            record.uuid, record.name_label, pool.name, self.context.job_id
+        ))
+    }
+
     /// Allows `action` on `vdi` if the run created it, it carries the job's mark, or a VM it
     /// is attached to passes [`StepEnv::guard_vm`]'s test.
     pub async fn guard_vdi(
@@ -176,28 +216,11 @@ impl StepEnv {
         if self.created(pool, vdi.as_str()) {
             return Ok(());
         }
-        let record = pool
-            .client
-            .get_record(vdi)
-            .await
-            .map_err(|e| errors::from_xapi(&e))?;
-        if self.marked(&record.other_config) {
+        let record = self.vdi_record(pool, vdi).await?;
+        if self.vdi_is_jobs(pool, &record).await {
             return Ok(());
         }
-        for vm in attached_vms(pool, &record.vbds).await {
-            if self.created(pool, vm.as_str()) {
-                return Ok(());
-            }
-            if let Ok(owner) = pool.client.get_record(&vm).await
-                && self.marked(&owner.other_config)
-            {
-                return Ok(());
-            }
-        }
-        Err(self.refuse(&format!(
-            "{action} of VDI {} ({:?}) on {}: neither it nor a VM it is attached to carries the mark of job {}, and this run did not create it",
-            record.uuid, record.name_label, pool.name, self.context.job_id
-        )))
+        Err(self.refuse_vdi(pool, &record, action))
     }
 
     /// Allows destroying `vdi` if [`StepEnv::guard_vdi`] does and no VM it is attached to is
@@ -207,15 +230,13 @@ impl StepEnv {
         pool: &PoolConnection,
         vdi: &Ref<Vdi>,
     ) -> Result<(), Error> {
-        self.guard_vdi(pool, vdi, "destruction").await?;
         if self.created(pool, vdi.as_str()) {
             return Ok(());
         }
-        let record = pool
-            .client
-            .get_record(vdi)
-            .await
-            .map_err(|e| errors::from_xapi(&e))?;
+        let record = self.vdi_record(pool, vdi).await?;
+        if !self.vdi_is_jobs(pool, &record).await {
+            return Err(self.refuse_vdi(pool, &record, "destruction"));
+        }
         for vm in attached_vms(pool, &record.vbds).await {
             if self.created(pool, vm.as_str()) {
                 continue;
