@@ -412,11 +412,13 @@ async fn rolling_snapshots_are_counted_per_schedule() {
     let production = pools.client("production").await;
     let snapshots = snapshots_of(&production, WEB01).await;
     let per_schedule = |schedule: &str| -> Vec<u64> {
-        snapshots
+        let mut days: Vec<u64> = snapshots
             .iter()
             .filter(|(_, s)| mark(&s.other_config, "xo:backup:schedule") == Some(schedule))
             .map(|(_, s)| (stamp(s) - START) / DAY)
-            .collect()
+            .collect();
+        days.sort_unstable();
+        days
     };
     assert_eq!(
         per_schedule(NIGHTLY),
