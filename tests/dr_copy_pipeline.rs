@@ -178,8 +178,8 @@ async fn an_interrupted_copy_is_removed_by_the_next_run() {
     assert_eq!(left.len(), 4, "two runs, two VMs, copyRetention 2");
 }
 
-/// Seed 001's log: `job.start` with the mode, the VMs selected, per VM its task with a
-/// `snapshot` ending with the snapshot's uuid and, per SR, an `export` with its `clean` and its
+/// Xen Orchestra's backup log: `job.start` with the mode, the VMs selected, per VM its task with
+/// a `snapshot` ending with the snapshot's uuid and, per SR, an `export` with its `clean` and its
 /// `transfer` ending with the bytes moved.
 #[tokio::test]
 async fn the_log_has_xen_orchestras_shape() {

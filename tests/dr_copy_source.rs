@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use lifeboat_e2e::dr::{
-    APP01, DAY, DB01, DR_SR, FIXTURE, JOB, NIGHTLY, START, WEB01, WEEKLY, dr, dr_with_weekly,
-    replicas, snapshots_of, stamp, vm,
+    APP01, DAY, DB01, DR_SR, FIXTURE, JOB, MEM01, NIGHTLY, START, WEB01, WEEKLY, dr,
+    dr_with_weekly, replicas, snapshots_of, stamp, vm,
 };
 use lifeboat_e2e::{Harness, Pools, disks, filename_date, mark, raw};
 use lifeboat_pipeline::run::RunStatus;
@@ -291,6 +291,74 @@ async fn a_memory_backup_checkpoints_the_vm() {
 }
 
 #[tokio::test]
+async fn a_checkpoint_leaves_nobak_disks_out_too() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let job = dr(
+        &[MEM01],
+        &[DR_SR],
+        r#"{ "": { snapshotRetention: 1 } }"#,
+        "",
+    );
+    let (report, _) = harness.run(&job, START).await;
+    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    let production = pools.client("production").await;
+    let (_, checkpoint) = snapshots_of(&production, MEM01).await.remove(0);
+    assert_eq!(
+        checkpoint.power_state,
+        PowerState::Suspended,
+        "a checkpoint"
+    );
+    let kept = disks(&production, &checkpoint).await;
+    assert_eq!(kept.len(), 1, "without the [NOBAK] disk");
+    let recovery = pools.client("recovery").await;
+    let (_, replica) = replicas(&recovery, MEM01, NIGHTLY, DR_SR).await.remove(0);
+    let copied = disks(&recovery, &replica).await;
+    assert_eq!(copied.len(), 1);
+    let name = recovery.get_record(&copied[0].1).await.unwrap().name_label;
+    assert_eq!(name, "mem01 root");
+    let (_, mem01) = vm(&production, MEM01).await;
+    assert_eq!(
+        disks(&production, &mem01).await.len(),
+        2,
+        "the VM keeps both"
+    );
+}
+
+#[tokio::test]
+async fn with_no_sr_to_copy_to_only_rolling_snapshots_are_taken() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let production = pools.client("production").await;
+    let recovery = pools.client("recovery").await;
+    let nothing = dr(&[WEB01], &[DR_SR], r#"{ "": { copyRetention: 0 } }"#, "");
+    let (report, events) = harness.run(&nothing, START).await;
+    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    assert!(
+        events.iter().any(|e| e["event"] == "task.warning"
+            && e["message"] == "nothing to do: no SR receives a copy and no snapshot is kept"),
+        "said"
+    );
+    assert!(!events.iter().any(|e| e["message"] == "snapshot"));
+    assert!(snapshots_of(&production, WEB01).await.is_empty());
+
+    let snapshots_only = dr(
+        &[WEB01],
+        &[DR_SR],
+        r#"{ "": { copyRetention: 0, snapshotRetention: 1 } }"#,
+        "",
+    );
+    let (report, events) = harness.run(&snapshots_only, START + DAY).await;
+    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    assert!(
+        !events.iter().any(|e| e["message"] == "export"),
+        "no export"
+    );
+    assert_eq!(snapshots_of(&production, WEB01).await.len(), 1);
+    assert!(lifeboat_e2e::vms(&recovery).await.is_empty());
+}
+
+#[tokio::test]
 async fn migration_is_blocked_during_the_job_and_a_migrating_vm_is_refused() {
     let pools = Pools::start(FIXTURE).await;
     let harness = Harness::new(&pools);
@@ -427,6 +495,35 @@ async fn rolling_snapshots_are_counted_per_schedule() {
     );
     assert_eq!(per_schedule(WEEKLY), [11], "weekly keeps one");
     assert_eq!(snapshots.len(), 3);
+}
+
+#[tokio::test]
+async fn each_copy_is_stamped_with_the_time_after_its_own_snapshot() {
+    let pools = Pools::start(FIXTURE).await;
+    let harness = Harness::new(&pools);
+    let job = dr(
+        &[WEB01, DB01],
+        &[DR_SR],
+        r#"{ "": { snapshotRetention: 1 } }"#,
+        "",
+    );
+    // The run's clock is the real one here, the clock the pool stamps its snapshots with.
+    let started = lifeboat_runtime::task_log::now_ms();
+    let (report, _) = harness.run(&job, started).await;
+    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    let production = pools.client("production").await;
+    let recovery = pools.client("recovery").await;
+    for source in [WEB01, DB01] {
+        let (_, snapshot) = snapshots_of(&production, source).await.remove(0);
+        let taken = lifeboat_e2e::parse_datetime(&snapshot.snapshot_time);
+        let (_, replica) = replicas(&recovery, source, NIGHTLY, DR_SR).await.remove(0);
+        assert_eq!(stamp(&replica), stamp(&snapshot), "{source}");
+        assert!(
+            stamp(&replica) / 1000 >= taken / 1000,
+            "{source}: stamped {} before its snapshot, taken {taken}",
+            stamp(&replica)
+        );
+    }
 }
 
 #[tokio::test]

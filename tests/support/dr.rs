@@ -8,7 +8,8 @@ use lifeboat_xapi::records::{Ref, Vm};
 use crate::{mark, parse_datetime, pipeline, vms};
 
 /// A production pool (a running VM, a halted one with a `destroy` block, a halted one with a
-/// disk left out of backups) and a recovery pool with two roomy SRs and a small one.
+/// disk left out of backups, a running one backed up with its memory and a disk left out) and a
+/// recovery pool with two roomy SRs and a small one.
 pub const FIXTURE: &str = r#"
 pools:
   - name: production
@@ -33,6 +34,14 @@ pools:
         disks:
           - {name: app01 root, size: 4MiB, content: {fill: 50, seed: 14}}
           - {name: "app01 cache [NOBAK]", size: 4MiB, content: {fill: 50, seed: 15}}
+      - name: mem01
+        uuid: aaaaaaaa-0000-4000-8000-000000000004
+        power_state: Running
+        memory: 32MiB
+        tags: [xo-memory-backup]
+        disks:
+          - {name: mem01 root, size: 4MiB, content: {fill: 50, seed: 16}}
+          - {name: "mem01 swap [NOBAK]", size: 2MiB}
   - name: recovery
     password: secret
     srs:
@@ -44,6 +53,7 @@ pools:
 pub const WEB01: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 pub const DB01: &str = "aaaaaaaa-0000-4000-8000-000000000002";
 pub const APP01: &str = "aaaaaaaa-0000-4000-8000-000000000003";
+pub const MEM01: &str = "aaaaaaaa-0000-4000-8000-000000000004";
 pub const DR_SR: &str = "bbbbbbbb-0000-4000-8000-000000000001";
 pub const SECOND_SR: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 pub const SMALL_SR: &str = "bbbbbbbb-0000-4000-8000-000000000003";

@@ -85,6 +85,16 @@ impl lifeboat_sdk::Operation for DrCopy {
         source::refuse(&vm, &context)?;
         let settings = VmSettings::of(&params.settings, &context, &vm)?;
         let targets = targets(&params, &context, &vm, &target)?;
+        if targets.is_empty() && settings.snapshot_retention == 0 {
+            // As Xen Orchestra's runner: no target and no snapshot to keep, nothing to do.
+            tasks::warning(
+                "nothing to do: no SR receives a copy and no snapshot is kept",
+                None,
+            );
+            return lifeboat_sdk::output(&json!({
+                "vm": vm.uuid, "replicas": [], "removed": [], "snapshot": null,
+            }));
+        }
 
         let block = MigrationBlock::set(&source, &vm)?;
         let run = Run {
@@ -160,11 +170,7 @@ impl Run<'_> {
         source::reset_marks(self.source, &vm, self.context)?;
         snapshots::remove_leftovers(self.source, &vm)?;
         snapshots::remove_expired(self.source, &vm.uuid, earlier, &self.params.settings)?;
-        taken.extend(
-            replicas::of_vm(self.target, self.context, &vm.uuid)?
-                .iter()
-                .filter_map(marks::made_at),
-        );
+        taken.extend(replicas::stamps(self.target, self.context, &vm.uuid)?);
 
         let left_out: Vec<_> = disks::of(self.source, &vm)?
             .into_iter()
@@ -172,12 +178,14 @@ impl Run<'_> {
             .collect();
         let was_running = vm.power_state == PowerState::Running;
         let must_snapshot = snapshots::needed(self.settings, was_running, &left_out);
-        let mut offline =
-            if self.settings.offline_backup || (self.settings.offline_snapshot && must_snapshot) {
-                Offline::shut_down(self.source, &vm)?
-            } else {
-                None
-            };
+        let exports = !targets.is_empty();
+        let mut offline = if (self.settings.offline_backup && exports)
+            || (self.settings.offline_snapshot && must_snapshot)
+        {
+            Offline::shut_down(self.source, &vm)?
+        } else {
+            None
+        };
 
         let copied = (|| {
             let mut made = None;
@@ -200,6 +208,13 @@ impl Run<'_> {
             let (exported, stamp_ms) =
                 made.unwrap_or_else(|| (vm.opaque_ref.clone(), stamp::fresh(&taken)));
             let exported = self.source.vm(&exported)?;
+            if !exports {
+                let nothing = Copied {
+                    replicas: Vec::new(),
+                    removed: Vec::new(),
+                };
+                return Ok((nothing, exported));
+            }
             Copy {
                 source: self.source,
                 target: self.target,

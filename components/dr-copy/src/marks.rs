@@ -14,6 +14,8 @@ pub const VM: &str = "xo:backup:vm";
 pub const SR: &str = "xo:backup:sr";
 pub const DELTA_CHAIN_LENGTH: &str = "xo:backup:deltaChainLength";
 pub const EXPORTED: &str = "xo:backup:exported";
+/// On a replicated object, the uuid of the source object it is a copy of.
+pub const COPY_OF: &str = "xo:copy_of";
 
 /// The keys Xen Orchestra resets on the VM it backs up (and its disks) before each snapshot,
 /// so that a snapshot someone takes of the VM does not look like one of the job's.

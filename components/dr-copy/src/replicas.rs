@@ -34,6 +34,25 @@ pub fn of_vm(target: &Pool, context: &RunContext, vm_uuid: &str) -> Result<Vec<V
     Ok(replicas)
 }
 
+/// When the job's copies of `vm_uuid` on `target` were made, whatever their schedule, complete
+/// or not: the seconds a new copy's name must not reuse.
+pub fn stamps(target: &Pool, context: &RunContext, vm_uuid: &str) -> Result<Vec<u64>, Error> {
+    let filter = VmFilter {
+        other_config: vec![
+            (marks::JOB.into(), context.job_id.clone()),
+            (marks::VM.into(), vm_uuid.into()),
+        ],
+        tags: Vec::new(),
+        snapshots: false,
+        templates: false,
+    };
+    Ok(target
+        .find_vms(&filter)?
+        .iter()
+        .filter_map(marks::made_at)
+        .collect())
+}
+
 /// Destroys the copies whose transfer never completed (no `xo:backup:sr`) and that nothing is
 /// busy with; returns their uuids. A copy that cannot be destroyed is a warning.
 pub fn remove_interrupted(target: &Pool, replicas: &[VmRecord], task: &Task) -> Vec<String> {

@@ -1,5 +1,5 @@
-//! The job's snapshots of the source VM: found as Xen Orchestra finds them (by the job's mark on
-//! the snapshot disks of the VM's disks, and on the VM's snapshots), kept per schedule by that
+//! The job's snapshots of the source VM: found as Xen Orchestra finds them (by the job's and the
+//! VM's marks on the snapshot disks of the VM's disks, and on the VM's snapshots), kept per schedule by that
 //! schedule's `snapshotRetention`, the leftovers of interrupted runs removed, and a new one
 //! taken and marked.
 
@@ -39,8 +39,12 @@ pub fn of_vm(
 ) -> Result<Vec<JobSnapshot>, Error> {
     let mut found: BTreeMap<(String, String), JobSnapshot> = BTreeMap::new();
     let mut seen: Vec<String> = Vec::new();
+    // Xen Orchestra's test: the job's and the VM's marks, and not a copy of another object (a
+    // snapshot a replication brought here).
     let is_jobs = |other_config: &[(String, String)]| {
         string_map::get(other_config, marks::JOB) == Some(context.job_id.as_str())
+            && string_map::get(other_config, marks::VM) == Some(vm.uuid.as_str())
+            && string_map::get(other_config, marks::COPY_OF).is_none()
     };
     let key = |other_config: &[(String, String)]| {
         let get = |k| {

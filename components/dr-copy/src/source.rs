@@ -59,76 +59,92 @@ impl MigrationBlock {
                 .collect(),
             ..VmChanges::none()
         };
-        if !operations.is_empty() {
-            source.update_vm(&vm.opaque_ref, &changes)?;
+        let block = MigrationBlock { operations };
+        if !block.operations.is_empty()
+            && let Err(error) = source.update_vm(&vm.opaque_ref, &changes)
+        {
+            // One of the two may be set already.
+            block.lift(source, vm);
+            return Err(error);
         }
-        Ok(MigrationBlock { operations })
+        Ok(block)
     }
 
-    /// Lifts the block; a failure is a warning (the next run lifts it).
+    /// Lifts the block where it is set; a failure is a warning (the next run lifts it).
     pub fn lift(self, source: &Pool, vm: &VmRecord) {
-        if self.operations.is_empty() {
-            return;
-        }
+        let current = match source.vm(&vm.opaque_ref) {
+            Ok(record) => record.blocked_operations,
+            Err(error) => return warn_still_blocked(vm, &error),
+        };
         let changes = VmChanges {
             blocked_operations: self
                 .operations
                 .iter()
+                .filter(|op| string_map::get(&current, op) == Some(MIGRATION_BLOCKED))
                 .map(|op| ((*op).to_owned(), None))
                 .collect(),
             ..VmChanges::none()
         };
-        if let Err(error) = source.update_vm(&vm.opaque_ref, &changes) {
-            tasks::warning(
-                &format!(
-                    "the migration of VM {} stays blocked: {}",
-                    vm.uuid, error.message
-                ),
-                Some(&error.to_json().to_string()),
-            );
+        if !changes.blocked_operations.is_empty()
+            && let Err(error) = source.update_vm(&vm.opaque_ref, &changes)
+        {
+            warn_still_blocked(vm, &error);
         }
     }
 }
 
+fn warn_still_blocked(vm: &VmRecord, error: &Error) {
+    tasks::warning(
+        &format!(
+            "the migration of VM {} stays blocked: {}",
+            vm.uuid, error.message
+        ),
+        Some(&error.to_json().to_string()),
+    );
+}
+
 /// Removes the job's backup marks from the VM and its disks, as Xen Orchestra does before each
 /// snapshot: a snapshot someone takes of the VM (or a VM reverted to one of the job's
-/// snapshots) must not look like one of the job's. Marks of another job are left to it.
+/// snapshots) must not look like one of the job's. A disk that carries them loses them even
+/// when the VM does not (a disk reverted on its own); marks of another job are left to it.
 pub fn reset_marks(source: &Pool, vm: &VmRecord, context: &RunContext) -> Result<(), Error> {
-    match string_map::get(&vm.other_config, marks::JOB) {
-        None => return Ok(()),
-        Some(job) if job != context.job_id => {
-            tasks::info(
-                &format!(
-                    "VM {} carries the backup marks of job {job}; they are left to that job",
-                    vm.uuid
-                ),
-                None,
-            );
-            return Ok(());
-        }
-        Some(_) => {}
-    }
+    let is_jobs = |other_config: &[(String, String)]| {
+        string_map::get(other_config, marks::JOB) == Some(context.job_id.as_str())
+    };
     let removed: Vec<(String, Option<String>)> = marks::RESET_BEFORE_SNAPSHOT
         .iter()
         .map(|key| ((*key).to_owned(), None))
         .collect();
-    // The disks first: the host lets the job change them because the VM carries its mark.
+    let vm_is_jobs = is_jobs(&vm.other_config);
     for vdi in crate::disks::of(source, vm)? {
-        source.update_vdi(
-            &vdi.opaque_ref,
-            &VdiChanges {
-                other_config: removed.clone(),
-                ..VdiChanges::none()
-            },
-        )?;
+        if vm_is_jobs || is_jobs(&vdi.other_config) {
+            source.update_vdi(
+                &vdi.opaque_ref,
+                &VdiChanges {
+                    other_config: removed.clone(),
+                    ..VdiChanges::none()
+                },
+            )?;
+        }
     }
-    source.update_vm(
-        &vm.opaque_ref,
-        &VmChanges {
-            other_config: removed,
-            ..VmChanges::none()
-        },
-    )
+    match string_map::get(&vm.other_config, marks::JOB) {
+        Some(job) if job != context.job_id => tasks::info(
+            &format!(
+                "VM {} carries the backup marks of job {job}; they are left to that job",
+                vm.uuid
+            ),
+            None,
+        ),
+        Some(_) => source.update_vm(
+            &vm.opaque_ref,
+            &VmChanges {
+                other_config: removed,
+                ..VmChanges::none()
+            },
+        )?,
+        None => {}
+    }
+    Ok(())
 }
 
 /// A running VM shut down for an offline backup or snapshot, started again by

@@ -2,8 +2,8 @@
 //! snapshot) streamed by the host into an import on every target SR. Per SR, an `export` task
 //! holds a `clean` task (interrupted copies, and old copies first with `deleteFirst`, once the
 //! export has started), the `transfer` task that ends with the bytes it moved, and after it the
-//! old copies' `retention`. An SR whose import fails is dropped with a warning and the others
-//! complete; the copy fails only when every SR failed.
+//! old copies' `retention`. An SR whose cleaning or import fails is dropped with a warning and
+//! the others complete; the copy fails only when every SR failed.
 //!
 //! Each imported VM is a replica from its first moment: name, tags, HA off, `start` blocked
 //! and the job's marks are written into it as the archive streams past, so a copy cut short is
@@ -72,26 +72,37 @@ impl Copy<'_> {
             .map_err(fail_all)?;
         stream.open().map_err(fail_all)?;
 
+        // Per SR, its cleaning, then its import; an SR whose cleaning fails is dropped, as one
+        // whose import fails, so that the others still get their copy.
         let mut removed = Vec::new();
+        let mut failures = Vec::new();
+        let mut live = Vec::new();
+        let mut sinks = Vec::new();
         for (t, export) in targets.iter().zip(&exports) {
-            removed.extend(self.clean(t, export).map_err(fail_all)?);
-        }
-        let sinks = targets
-            .iter()
-            .map(|t| {
+            let ready = self.clean(t, export).and_then(|gone| {
+                removed.extend(gone);
                 self.target
                     .import_vm_with(&t.sr.opaque_ref, &self.born_as())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(fail_all)?;
-        let transfers: Vec<Task> = exports.iter().map(|e| e.start("transfer", None)).collect();
+            });
+            match ready {
+                Ok(sink) => {
+                    sinks.push(sink);
+                    live.push((t, export));
+                }
+                Err(error) => failures.push(dropped(t, export, error)),
+            }
+        }
+        if sinks.is_empty() {
+            return Err(all_failed(failures));
+        }
+        let transfers: Vec<Task> = live
+            .iter()
+            .map(|(_, export)| export.start("transfer", None))
+            .collect();
         let outcomes = transfers::copy(stream, sinks, transfers.first());
 
         let mut replicas = Vec::new();
-        let mut failures = Vec::new();
-        for (((t, export), transfer), outcome) in
-            targets.iter().zip(&exports).zip(&transfers).zip(outcomes)
-        {
+        for (((t, export), transfer), outcome) in live.iter().zip(&transfers).zip(outcomes) {
             let finished = outcome.and_then(|delivered| {
                 transfer.end(
                     Status::Success,
@@ -105,35 +116,16 @@ impl Copy<'_> {
                 self.complete(&imported, t)
             });
             match finished {
-                Ok(replica) => {
-                    replicas.push(replica);
-                }
+                Ok(replica) => replicas.push(replica),
                 Err(error) => {
                     transfer.end(Status::Failure, Some(&error.to_json().to_string()));
-                    export.end(Status::Failure, Some(&error.to_json().to_string()));
-                    tasks::warning(
-                        &format!(
-                            "the copy to SR {} ({}) failed and is dropped: {}",
-                            t.sr.name_label, t.sr.uuid, error.message
-                        ),
-                        Some(&error.to_json().to_string()),
-                    );
-                    failures.push(error);
+                    failures.push(dropped(t, export, error));
                 }
             }
         }
-        if replicas.is_empty()
-            && let Some(first) = failures.into_iter().next()
-        {
-            return Err(Error {
-                message: format!(
-                    "all targets have failed, step: writer.run(): {}",
-                    first.message
-                ),
-                ..first
-            });
+        if replicas.is_empty() {
+            return Err(all_failed(failures));
         }
-
         let made_now: Vec<String> = replicas
             .iter()
             .filter_map(|replica| replica["vm"].as_str().map(str::to_owned))
@@ -270,6 +262,35 @@ impl Copy<'_> {
             let _ = self.target.destroy_vm(imported, true);
         }
         completed
+    }
+}
+
+/// Ends the `export` task of an SR that failed, with a warning on the VM's task: the copy goes on
+/// to the other SRs.
+fn dropped(t: &Target, export: &Task, error: Error) -> Error {
+    export.end(Status::Failure, Some(&error.to_json().to_string()));
+    tasks::warning(
+        &format!(
+            "the copy to SR {} ({}) failed and is dropped: {}",
+            t.sr.name_label, t.sr.uuid, error.message
+        ),
+        Some(&error.to_json().to_string()),
+    );
+    error
+}
+
+/// The error of a copy that every SR failed, in Xen Orchestra's words, with the first SR's
+/// reason.
+fn all_failed(failures: Vec<Error>) -> Error {
+    match failures.into_iter().next() {
+        Some(first) => Error {
+            message: format!(
+                "all targets have failed, step: writer.run(): {}",
+                first.message
+            ),
+            ..first
+        },
+        None => Error::internal("all targets have failed, step: writer.run()"),
     }
 }
 

@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lifeboat_e2e::Pools;
-use lifeboat_e2e::dr::{DR_SR, FIXTURE, JOB, NIGHTLY, WEB01, assert_only_complete_replicas};
+use lifeboat_e2e::dr::{
+    DB01, DR_SR, FIXTURE, JOB, NIGHTLY, WEB01, assert_only_complete_replicas, replicas,
+};
 use lifeboat_xapi::records::Vm;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -36,7 +38,7 @@ steps:
   - id: replicate
     uses: dr-copy
     allow: {{ xapi: [production, recovery] }}
-    for_each: {{ vms: {{ pool: production, uuids: [{WEB01}, aaaaaaaa-0000-4000-8000-000000000002] }} }}
+    for_each: {{ vms: {{ pool: production, uuids: [{WEB01}, {DB01}] }} }}
     max_parallel: 2
     with:
       vm: "${{{{ item.uuid }}}}"
@@ -141,6 +143,13 @@ async fn a_run_killed_anywhere_is_cleaned_up_by_the_next_one() {
         run_whole(&file, &cache).await;
         settle(&recovery).await;
         assert_only_complete_replicas(&recovery).await;
+        for vm in [WEB01, DB01] {
+            let kept = replicas(&recovery, vm, NIGHTLY, DR_SR).await.len();
+            assert_eq!(
+                kept, 2,
+                "trial {trial} (killed after {after:?}): copyRetention 2 of {vm}"
+            );
+        }
         for (_, vm) in production.get_all_records::<Vm>().await.unwrap() {
             if vm.is_control_domain || vm.is_a_template && !vm.is_a_snapshot {
                 continue;

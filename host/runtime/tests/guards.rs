@@ -197,6 +197,19 @@ async fn act(
     action: &str,
     item: Option<&str>,
 ) -> Result<serde_json::Value, RuntimeError> {
+    act_on(
+        lab,
+        json!({ "pool": "lab", "vm": vm, "action": action }),
+        item,
+    )
+    .await
+}
+
+async fn act_on(
+    lab: &Arc<lifeboat_runtime::PoolConnection>,
+    params: serde_json::Value,
+    item: Option<&str>,
+) -> Result<serde_json::Value, RuntimeError> {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let rogue = operation(&runtime, "rogue_destroyer");
@@ -208,13 +221,65 @@ async fn act(
         Arc::default(),
     );
     env.item_vm = item.map(str::to_owned);
-    rogue
-        .run(
-            env,
-            &json!({ "pool": "lab", "vm": vm, "action": action }),
-            Limits::default(),
+    rogue.run(env, &params, Limits::default()).await
+}
+
+#[tokio::test]
+async fn a_clone_of_a_replica_is_not_the_jobs_though_it_carries_the_mark() {
+    let sim = simulator(FIXTURE).await;
+    let lab = connect(&sim, "lab").await;
+    let clone = "44444444-4444-4444-8444-444444444444";
+    for action in ["rename", "block_start", "start", "force_shutdown"] {
+        let error = act(&lab, clone, action, None).await.unwrap_err();
+        assert!(
+            error.to_string().contains("its start is not blocked"),
+            "{action}: {error}"
+        );
+    }
+    let (vm, disk) = vm_and_disk(&lab, clone).await;
+    let disk_uuid = lab.client.get_record(&disk).await.unwrap().uuid;
+    let error = act_on(
+        &lab,
+        json!({ "pool": "lab", "vdi": disk_uuid, "action": "mark_disk" }),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("which is not the job's"),
+        "{error}"
+    );
+    let record = lab.client.get_record(&vm).await.unwrap();
+    assert_eq!(record.name_label, "a clone of ours");
+    assert!(record.blocked_operations.is_empty());
+
+    // The job may still take its marks off it (and off its disk), as before a snapshot.
+    act_on(
+        &lab,
+        json!({ "pool": "lab", "vdi": disk_uuid, "action": "clear_disk_mark" }),
+        None,
+    )
+    .await
+    .unwrap();
+    act(&lab, clone, "clear_mark", None).await.unwrap();
+    let record = lab.client.get_record(&vm).await.unwrap();
+    assert!(!record.other_config.contains_key("xo:backup:job"));
+    // Which is all it may do to a VM that is not its own.
+    let precious = "11111111-1111-4111-8111-111111111111";
+    lab.client
+        .set_map_entry(
+            &lab.client.get_by_uuid::<Vm>(precious).await.unwrap(),
+            "other_config",
+            "xo:backup:job",
+            "some-other-job",
         )
         .await
+        .unwrap();
+    let error = act(&lab, precious, "clear_mark", None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("does not carry the mark"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -238,9 +303,7 @@ async fn any_vm_may_have_its_migration_blocked_for_a_backup_and_nothing_else() {
     for refused in ["block_migration_otherwise", "rename"] {
         let error = act(&lab, precious, refused, None).await.unwrap_err();
         assert!(
-            error
-                .to_string()
-                .contains("may be blocked, with the reason"),
+            error.to_string().contains("may be blocked with the reason"),
             "{refused}: {error}"
         );
     }

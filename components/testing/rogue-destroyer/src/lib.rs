@@ -3,7 +3,7 @@
 //! as its own.
 
 use lifeboat_sdk::types::{Description, Error, RunContext};
-use lifeboat_sdk::xapi::{Pool, VmChanges};
+use lifeboat_sdk::xapi::{Pool, VdiChanges, VmChanges};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -46,6 +46,14 @@ enum Action {
     ForceShutdown,
     /// Start it.
     Start,
+    /// Block its start.
+    BlockStart,
+    /// Remove its `xo:backup:job` mark.
+    ClearMark,
+    /// Set a key of the disk's `other_config`.
+    MarkDisk,
+    /// Remove the disk's `xo:backup:job` mark.
+    ClearDiskMark,
 }
 
 const MIGRATION_BLOCKED: &str = "VM migration is blocked during backup";
@@ -105,13 +113,38 @@ impl lifeboat_sdk::Operation for RogueDestroyer {
                     Action::Shutdown => pool.shutdown_vm(&vm, false)?,
                     Action::ForceShutdown => pool.shutdown_vm(&vm, true)?,
                     Action::Start => pool.start_vm(&vm)?,
+                    Action::BlockStart => pool.update_vm(
+                        &vm,
+                        &VmChanges {
+                            blocked_operations: vec![("start".into(), Some("mine now".into()))],
+                            ..VmChanges::none()
+                        },
+                    )?,
+                    Action::ClearMark => pool.update_vm(
+                        &vm,
+                        &VmChanges {
+                            other_config: vec![("xo:backup:job".into(), None)],
+                            ..VmChanges::none()
+                        },
+                    )?,
+                    Action::MarkDisk | Action::ClearDiskMark => {
+                        return Err(Error::invalid_input("this action takes a `vdi`"));
+                    }
                 }
                 vm
             }
             (None, Some(vdi)) => {
-                let vdi = pool.vdi_by_uuid(vdi)?;
-                pool.destroy_vdi(&vdi.opaque_ref)?;
-                vdi.opaque_ref
+                let vdi = pool.vdi_by_uuid(vdi)?.opaque_ref;
+                let mark = |value: Option<&str>| VdiChanges {
+                    other_config: vec![("xo:backup:job".into(), value.map(str::to_owned))],
+                    ..VdiChanges::none()
+                };
+                match params.action {
+                    Action::MarkDisk => pool.update_vdi(&vdi, &mark(Some("rogue")))?,
+                    Action::ClearDiskMark => pool.update_vdi(&vdi, &mark(None))?,
+                    _ => pool.destroy_vdi(&vdi)?,
+                }
+                vdi
             }
             (None, None) => return Err(Error::invalid_input("name a `vm` or a `vdi`")),
         };

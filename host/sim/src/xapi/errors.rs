@@ -74,12 +74,12 @@ pub fn default_sr_not_found(sr: &str) -> ApiError {
     ApiError::new("DEFAULT_SR_NOT_FOUND", [sr])
 }
 
-/// `SR_OPERATION_NOT_SUPPORTED [sr]`.
 /// An SR without room for `requested` bytes of disks: `SR_FULL [requested; maximum]`.
 pub fn sr_full(requested: u64, maximum: u64) -> ApiError {
     ApiError::new("SR_FULL", [requested.to_string(), maximum.to_string()])
 }
 
+/// `SR_OPERATION_NOT_SUPPORTED [sr]`.
 pub fn sr_operation_not_supported(sr: &str) -> ApiError {
     ApiError::new("SR_OPERATION_NOT_SUPPORTED", [sr])
 }

@@ -10,7 +10,7 @@ pub mod ova_changes;
 
 use std::sync::Arc;
 
-use lifeboat_xapi::records::{Ref, Sr, Vbd, Vdi, Vif, Vm};
+use lifeboat_xapi::records::{Ref, Sr, Vbd, VbdType, Vdi, Vif, Vm};
 use lifeboat_xapi::{RawFormat, Value, VmCompression};
 use wasmtime::component::Resource;
 
@@ -346,7 +346,7 @@ impl wit::HostPool for StepState {
         let pool = self.pool(&grant)?;
         let env = self.env.clone();
         let vdi = Ref::<Vdi>::new(vdi);
-        if let Err(refused) = env.guard_vdi(&pool, &vdi, "a change").await {
+        if let Err(refused) = env.guard_vdi_changes(&pool, &vdi, &changes).await {
             return Ok(Err(refused));
         }
         Ok(xapi(apply_vdi_changes(&pool, &vdi, changes).await))
@@ -550,8 +550,10 @@ pub async fn destroy_vm_with_disks(
     Ok(destroyed)
 }
 
-/// The disks attached to `vm` and to no other VM, and its memory image: what goes with it
-/// when it is destroyed.
+/// The disks attached to `vm` and to no other VM (control domains aside), and its memory
+/// image: what goes with it when it is destroyed. Only `Disk` drives count, as in Xen
+/// Orchestra's `VM_getDisks`: the ISO in a CD drive is a `user` VDI of an ISO SR, and is never
+/// destroyed with a VM.
 async fn disks_of(
     pool: &PoolConnection,
     vm: &Ref<Vm>,
@@ -560,17 +562,18 @@ async fn disks_of(
     let mut disks = Vec::new();
     for vbd in &record.vbds {
         let vbd = pool.client.get_record::<Vbd>(vbd).await?;
-        if vbd.vdi.is_null() || vbd.empty {
+        if vbd.vdi.is_null() || vbd.empty || vbd.vbd_type != VbdType::Disk {
             continue;
         }
         let vdi = pool.client.get_record(&vbd.vdi).await?;
         let mut shared = false;
         for other in &vdi.vbds {
-            if pool.client.get_record::<Vbd>(other).await?.vm != *vm {
+            let other = pool.client.get_record::<Vbd>(other).await?.vm;
+            if other != *vm && !pool.client.get_record(&other).await?.is_control_domain {
                 shared = true;
             }
         }
-        if !shared && vdi.vdi_type != "iso" {
+        if !shared {
             disks.push(vbd.vdi);
         }
     }
