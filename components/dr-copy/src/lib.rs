@@ -164,15 +164,15 @@ impl Run<'_> {
         vm: &VmRecord,
         targets: &[Target],
     ) -> Result<(Copied, Option<String>), Error> {
-        let vm = self.source.vm(&vm.opaque_ref)?;
-        let earlier = snapshots::of_vm(self.source, &vm, self.context)?;
+        let disks = disks::of(self.source, vm)?;
+        let earlier = snapshots::of_vm(self.source, vm, &disks, self.context)?;
         let mut taken: Vec<u64> = earlier.iter().map(|s| s.taken_ms).collect();
-        source::reset_marks(self.source, &vm, self.context)?;
-        snapshots::remove_leftovers(self.source, &vm)?;
+        source::reset_marks(self.source, vm, &disks, self.context)?;
+        snapshots::remove_leftovers(self.source, vm)?;
         snapshots::remove_expired(self.source, &vm.uuid, earlier, &self.params.settings)?;
         taken.extend(replicas::stamps(self.target, self.context, &vm.uuid)?);
 
-        let left_out: Vec<_> = disks::of(self.source, &vm)?
+        let left_out: Vec<_> = disks
             .into_iter()
             .filter(|disk| disk.name_label.contains(marks::NO_BACKUP_DISK))
             .collect();
@@ -231,8 +231,14 @@ impl Run<'_> {
         if let Some(shut) = offline {
             shut.restart(self.source);
         }
+        // Read again: the VM has a new snapshot, and its disks new snapshot disks.
         let vm = self.source.vm(&vm.opaque_ref)?;
-        let after = snapshots::of_vm(self.source, &vm, self.context)?;
+        let after = snapshots::of_vm(
+            self.source,
+            &vm,
+            &disks::of(self.source, &vm)?,
+            self.context,
+        )?;
         let removed =
             snapshots::remove_expired(self.source, &vm.uuid, after, &self.params.settings)?;
         let (copied, exported) = copied?;

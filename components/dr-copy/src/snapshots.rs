@@ -31,10 +31,11 @@ pub struct JobSnapshot {
     pub orphan_disks: Vec<VdiRecord>,
 }
 
-/// The job's snapshots of `vm`.
+/// The job's snapshots of `vm`, whose disks are `disks`.
 pub fn of_vm(
     source: &Pool,
     vm: &VmRecord,
+    disks: &[VdiRecord],
     context: &RunContext,
 ) -> Result<Vec<JobSnapshot>, Error> {
     let mut found: BTreeMap<(String, String), JobSnapshot> = BTreeMap::new();
@@ -63,7 +64,7 @@ pub fn of_vm(
                 .push(record);
         }
     }
-    for disk in crate::disks::of(source, vm)? {
+    for disk in disks {
         for snapshot in &disk.snapshots {
             let record = source.vdi(snapshot)?;
             if !is_jobs(&record.other_config) || record.vdi_type == "cbt_metadata" {

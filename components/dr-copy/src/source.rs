@@ -5,7 +5,7 @@
 use lifeboat_sdk::string_map;
 use lifeboat_sdk::tasks;
 use lifeboat_sdk::types::{Error, RunContext};
-use lifeboat_sdk::xapi::{Pool, PowerState, VdiChanges, VmChanges, VmRecord};
+use lifeboat_sdk::xapi::{Pool, PowerState, VdiChanges, VdiRecord, VmChanges, VmRecord};
 
 use crate::marks;
 
@@ -107,7 +107,12 @@ fn warn_still_blocked(vm: &VmRecord, error: &Error) {
 /// snapshot: a snapshot someone takes of the VM (or a VM reverted to one of the job's
 /// snapshots) must not look like one of the job's. A disk that carries them loses them even
 /// when the VM does not (a disk reverted on its own); marks of another job are left to it.
-pub fn reset_marks(source: &Pool, vm: &VmRecord, context: &RunContext) -> Result<(), Error> {
+pub fn reset_marks(
+    source: &Pool,
+    vm: &VmRecord,
+    disks: &[VdiRecord],
+    context: &RunContext,
+) -> Result<(), Error> {
     let is_jobs = |other_config: &[(String, String)]| {
         string_map::get(other_config, marks::JOB) == Some(context.job_id.as_str())
     };
@@ -116,7 +121,7 @@ pub fn reset_marks(source: &Pool, vm: &VmRecord, context: &RunContext) -> Result
         .map(|key| ((*key).to_owned(), None))
         .collect();
     let vm_is_jobs = is_jobs(&vm.other_config);
-    for vdi in crate::disks::of(source, vm)? {
+    for vdi in disks {
         if vm_is_jobs || is_jobs(&vdi.other_config) {
             source.update_vdi(
                 &vdi.opaque_ref,

@@ -1,8 +1,10 @@
 //! A DR job over 200 halted VMs with one small disk each: the whole job through the executor
 //! (`Runner`, the built-in dr-copy, 4 VMs at a time), against the same work done directly with
 //! Lifeboat's client and no component: each VM's XVA export streamed into an import on the
-//! target SR, 4 at a time, with the XAPI calls dr-copy makes around it (its lookups, the replica
-//! listings it makes for retention, and every rename, tag, block and mark).
+//! target SR, 4 at a time, with the XAPI calls dr-copy makes around it (its lookups, the
+//! migration block, the reads of the VM's disks and snapshots, the replica listings it makes
+//! for names, cleaning and retention, the replica's name, tag, block and marks written into the
+//! archive, and the marks after the import).
 //!
 //! Both sides run in this process on the same async runtime, each against a fresh simulator
 //! process started from the same fixture, so that both find the same pools and do the same work.
@@ -12,13 +14,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use lifeboat_formats::xva::{OvaXml, OvaXmlEditor, Pushed};
 use lifeboat_pipeline::Pipeline;
 use lifeboat_pipeline::run::{
     DirectConnector, RunEvent, RunOptions, RunSink, RunStatus, Runner, schedule_id,
 };
 use lifeboat_runtime::{ComponentCache, Limits, Runtime, RuntimeOptions};
-use lifeboat_xapi::records::{Ref, Sr, VbdType, Vm};
+use lifeboat_xapi::records::{Ref, Sr, VbdType, Vdi, Vm};
 use lifeboat_xapi::{Client, ImportSource, Value, VmCompression};
 
 use super::{REPLICA_TAG, SOURCE_TAG, TARGET_SR, fixture, pipeline, vm_yaml};
@@ -36,6 +41,8 @@ const NAME_DATE: &str = "20241102T030405Z";
 const MARK_DATE: &str = "20241102T03:04:05Z";
 const START_BLOCKED: &str =
     "Start operation for this vm is blocked, clone it if you want to use it.";
+const MIGRATION_BLOCKED: &str = "VM migration is blocked during backup";
+const MIGRATIONS: [&str; 2] = ["migrate_send", "pool_migrate"];
 
 pub fn run(lifeboat: &Path, dir: &Path, runs: usize) -> Result<()> {
     let mut vms = String::new();
@@ -161,72 +168,119 @@ impl Job {
         Ok(started.elapsed().as_secs_f64())
     }
 
-    /// One VM, with the calls dr-copy makes for a halted VM that has no replica yet.
+    /// One VM, with the calls dr-copy makes for a halted VM that has no replica yet (its own
+    /// calls; the host's guards add a few reads of their own, which are part of what is
+    /// measured).
     async fn copy_one(&self, source: &Client, target: &Client, uuid: &str) -> Result<()> {
         let vm_ref = source.get_by_uuid::<Vm>(uuid).await?;
         let vm = source.get_record(&vm_ref).await?;
         let sr = target.get_by_uuid::<Sr>(TARGET_SR).await?;
         target.get_record(&sr).await?;
-        // dr-copy lists the target's VMs for the job's earlier replicas (to remove interrupted
-        // ones) before the copy, and again for retention after it.
+        // The VM's migration is blocked for the length of the copy.
+        for operation in MIGRATIONS {
+            source
+                .set_map_entry(&vm_ref, "blocked_operations", operation, MIGRATION_BLOCKED)
+                .await?;
+        }
+        source.vm_update_allowed_operations(&vm_ref).await?;
+        // Its disks (for the job's snapshots, the marks to reset and the disks left out), then
+        // the seconds the job's copies hold.
+        disks(source, &vm).await?;
         target.get_all_records::<Vm>().await?;
+        source.get_record(&vm_ref).await?;
         let download = source.export_vm(&vm_ref, VmCompression::None).await?;
-        let length = download.content_length();
+        // The interrupted copies to clean, once the export has started.
+        target.get_all_records::<Vm>().await?;
         let (body, export) = download.into_stream();
         let imported = target
-            .import_vm(Some(&sr), ImportSource::from_stream(body, length))
+            .import_vm(
+                Some(&sr),
+                ImportSource::from_stream(self.born_as_replica(body, &vm), None),
+            )
             .await?;
         export.wait().await?;
         let replica = imported.first().context("the import created no VM")?;
-        self.mark(target, replica, &vm).await?;
+        self.complete(target, replica, &vm).await?;
+        // The old copies to remove.
         target.get_all_records::<Vm>().await?;
+        // Snapshot retention again, and the migration block lifted.
+        let vm = source.get_record(&vm_ref).await?;
+        disks(source, &vm).await?;
+        source.get_record(&vm_ref).await?;
+        for operation in MIGRATIONS {
+            source
+                .remove_map_entry(&vm_ref, "blocked_operations", operation)
+                .await?;
+        }
+        source.vm_update_allowed_operations(&vm_ref).await?;
         Ok(())
     }
 
-    /// dr-copy's `mark`: name, marks, start blocked, tag, the disks' marks, `xo:backup:sr` last.
-    async fn mark(&self, target: &Client, replica: &Ref<Vm>, source: &Vm) -> Result<()> {
-        let record = target.get_record(replica).await?;
+    /// The export with the replica's name, tag, start block and marks written into its
+    /// `ova.xml`, as dr-copy's import has the host do.
+    fn born_as_replica(
+        &self,
+        body: BoxStream<'static, std::io::Result<Bytes>>,
+        source: &Vm,
+    ) -> BoxStream<'static, std::io::Result<Bytes>> {
         let name = format!(
             "{} - {} - ({NAME_DATE})",
             source.name_label, self.pipeline.name
         );
-        target
-            .set_field(replica, "name_label", Value::string(name))
-            .await?;
-        let marks = [
-            ("xo:backup:datetime", MARK_DATE),
-            ("xo:backup:job", self.pipeline.id.as_str()),
-            ("xo:backup:schedule", self.schedule_id.as_str()),
-            ("xo:backup:vm", source.uuid.as_str()),
-        ];
-        for (key, value) in marks {
-            target
-                .set_map_entry(replica, "other_config", key, value)
-                .await?;
-        }
-        for operation in record
-            .blocked_operations
-            .keys()
-            .filter(|operation| *operation != "start" && *operation != "start_on")
-        {
-            target
-                .remove_map_entry(replica, "blocked_operations", operation)
-                .await?;
-        }
-        for operation in ["start", "start_on"] {
-            target
-                .set_map_entry(replica, "blocked_operations", operation, START_BLOCKED)
-                .await?;
-        }
-        target.add_tag(replica, REPLICA_TAG).await?;
-        for vbd in &record.vbds {
-            let vbd = target.get_record(vbd).await?;
-            if vbd.vbd_type != VbdType::Disk || vbd.empty {
-                continue;
+        let marks = self.marks(source);
+        let mut editor = OvaXmlEditor::new(move |ova: &mut OvaXml| {
+            for object in ova.objects.iter_mut().filter(|o| o.class == "VM") {
+                let record = &mut object.snapshot;
+                record.set("name_label", Value::string(&name));
+                record.set("tags", Value::Array(vec![Value::string(REPLICA_TAG)]));
+                let blocks = ["start", "start_on"]
+                    .map(|operation| (operation, Value::string(START_BLOCKED)));
+                record.set("blocked_operations", Value::record(blocks));
+                let mut other_config = record
+                    .get("other_config")
+                    .cloned()
+                    .unwrap_or(Value::record([]));
+                for (key, value) in &marks {
+                    other_config.set(key, Value::string(value));
+                }
+                record.set("other_config", other_config);
             }
-            for (key, value) in marks.iter().chain([&("xo:backup:sr", TARGET_SR)]) {
+            Ok(())
+        });
+        body.filter_map(move |chunk| {
+            let edited = chunk.and_then(|chunk| match editor.push(&chunk) {
+                Ok(Pushed::Held) => Ok(None),
+                Ok(Pushed::Emit(bytes)) => Ok(Some(Bytes::from(bytes))),
+                Ok(Pushed::Pass) => Ok(Some(chunk)),
+                Err(error) => Err(std::io::Error::other(error)),
+            });
+            std::future::ready(edited.transpose())
+        })
+        .boxed()
+    }
+
+    fn marks(&self, source: &Vm) -> [(&'static str, String); 4] {
+        [
+            ("xo:backup:datetime", MARK_DATE.to_owned()),
+            ("xo:backup:job", self.pipeline.id.clone()),
+            ("xo:backup:schedule", self.schedule_id.clone()),
+            ("xo:backup:vm", source.uuid.clone()),
+        ]
+    }
+
+    /// dr-copy's completion of a replica: the marks and `xo:backup:sr` on its disks, then
+    /// `xo:backup:sr` on the VM.
+    async fn complete(&self, target: &Client, replica: &Ref<Vm>, source: &Vm) -> Result<()> {
+        let record = target.get_record(replica).await?;
+        let marks = self.marks(source);
+        for disk in disks(target, &record).await? {
+            for (key, value) in marks
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .chain([("xo:backup:sr", TARGET_SR)])
+            {
                 target
-                    .set_map_entry(&vbd.vdi, "other_config", key, value)
+                    .set_map_entry(&disk, "other_config", key, value)
                     .await?;
             }
         }
@@ -235,6 +289,19 @@ impl Job {
             .await?;
         Ok(())
     }
+}
+
+/// The disks of `vm`, read as dr-copy reads them: each VBD, and the VDI of each disk.
+async fn disks(pool: &Client, vm: &Vm) -> Result<Vec<Ref<Vdi>>> {
+    let mut disks = Vec::new();
+    for vbd in &vm.vbds {
+        let vbd = pool.get_record(vbd).await?;
+        if vbd.vbd_type == VbdType::Disk && !vbd.empty {
+            pool.get_record(&vbd.vdi).await?;
+            disks.push(vbd.vdi);
+        }
+    }
+    Ok(disks)
 }
 
 /// Checks that a run left one complete replica of every VM on the target (untimed).
