@@ -182,7 +182,7 @@ impl Run<'_> {
         let mut offline = if (self.settings.offline_backup && exports)
             || (self.settings.offline_snapshot && must_snapshot)
         {
-            Offline::shut_down(self.source, &vm)?
+            Offline::shut_down(self.source, vm)?
         } else {
             None
         };
@@ -191,10 +191,10 @@ impl Run<'_> {
             let mut made = None;
             if must_snapshot {
                 tasks::run("snapshot", None, |_| {
-                    let snapshot = snapshots::take(self.source, &vm, self.settings, &left_out)?;
+                    let snapshot = snapshots::take(self.source, vm, self.settings, &left_out)?;
                     let stamp_ms = stamp::fresh(&taken);
                     let marked =
-                        snapshots::mark(self.source, &snapshot, &vm, self.context, stamp_ms)?;
+                        snapshots::mark(self.source, &snapshot, vm, self.context, stamp_ms)?;
                     let uuid = marked.uuid.clone();
                     made = Some((marked.opaque_ref, stamp_ms));
                     Ok(uuid)
@@ -219,7 +219,7 @@ impl Run<'_> {
                 source: self.source,
                 target: self.target,
                 context: self.context,
-                vm: &vm,
+                vm,
                 exported: &exported,
                 compression: self.params.compression(),
                 stamp_ms,

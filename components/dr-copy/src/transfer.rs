@@ -78,11 +78,11 @@ impl Copy<'_> {
         let mut failures = Vec::new();
         let mut live = Vec::new();
         let mut sinks = Vec::new();
+        let born_as = self.born_as();
         for (t, export) in targets.iter().zip(&exports) {
             let ready = self.clean(t, export).and_then(|gone| {
                 removed.extend(gone);
-                self.target
-                    .import_vm_with(&t.sr.opaque_ref, &self.born_as())
+                self.target.import_vm_with(&t.sr.opaque_ref, &born_as)
             });
             match ready {
                 Ok(sink) => {
