@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use lifeboat_e2e::dr::{
-    APP01, DAY, DB01, DR_SR, FIXTURE, JOB, MEM01, NIGHTLY, START, WEB01, WEEKLY, dr,
+    APP01, DAY, DB01, DR_SR, FIXTURE, JOB, MEM01, NIGHTLY, START, WEB01, WEEKLY, copied_once, dr,
     dr_with_weekly, replicas, snapshots_of, stamp, vm,
 };
 use lifeboat_e2e::{Harness, Pools, disks, filename_date, mark, raw};
@@ -164,10 +164,7 @@ async fn a_halted_vm_is_exported_directly_unless_a_snapshot_is_asked_for() {
 
 #[tokio::test]
 async fn disks_named_nobak_are_left_out() {
-    let pools = Pools::start(FIXTURE).await;
-    let harness = Harness::new(&pools);
-    let (report, _) = harness.run(&dr(&[APP01], &[DR_SR], "{}", ""), START).await;
-    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    let pools = copied_once(&[APP01], &[DR_SR], "{}").await;
     let production = pools.client("production").await;
     let recovery = pools.client("recovery").await;
     let (_, replica) = replicas(&recovery, APP01, NIGHTLY, DR_SR).await.remove(0);
@@ -225,16 +222,12 @@ async fn an_offline_backup_copies_the_vm_halted_and_starts_it_again() {
 
 #[tokio::test]
 async fn an_offline_snapshot_is_taken_halted_and_the_vm_runs_again() {
-    let pools = Pools::start(FIXTURE).await;
-    let harness = Harness::new(&pools);
-    let job = dr(
+    let pools = copied_once(
         &[WEB01],
         &[DR_SR],
         r#"{ "": { offlineSnapshot: true, snapshotRetention: 1 } }"#,
-        "",
-    );
-    let (report, _) = harness.run(&job, START).await;
-    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    )
+    .await;
     let production = pools.client("production").await;
     let (_, snapshot) = snapshots_of(&production, WEB01).await.remove(0);
     assert_eq!(
@@ -292,16 +285,7 @@ async fn a_memory_backup_checkpoints_the_vm() {
 
 #[tokio::test]
 async fn a_checkpoint_leaves_nobak_disks_out_too() {
-    let pools = Pools::start(FIXTURE).await;
-    let harness = Harness::new(&pools);
-    let job = dr(
-        &[MEM01],
-        &[DR_SR],
-        r#"{ "": { snapshotRetention: 1 } }"#,
-        "",
-    );
-    let (report, _) = harness.run(&job, START).await;
-    assert_eq!(report.status, RunStatus::Success, "{report:#?}");
+    let pools = copied_once(&[MEM01], &[DR_SR], r#"{ "": { snapshotRetention: 1 } }"#).await;
     let production = pools.client("production").await;
     let (_, checkpoint) = snapshots_of(&production, MEM01).await.remove(0);
     assert_eq!(

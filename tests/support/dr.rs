@@ -211,3 +211,17 @@ pub async fn interrupted_copy(
         .unwrap();
     copy
 }
+
+/// Starts the pools and runs [`dr`] of `vms` to `srs` with `settings` once, at [`START`]; the
+/// run must succeed.
+pub async fn copied_once(vms: &[&str], srs: &[&str], settings: &str) -> crate::Pools {
+    let pools = crate::Pools::start(FIXTURE).await;
+    let harness = crate::Harness::new(&pools);
+    let (report, _) = harness.run(&dr(vms, srs, settings, ""), START).await;
+    assert_eq!(
+        report.status,
+        lifeboat_pipeline::run::RunStatus::Success,
+        "{report:#?}"
+    );
+    pools
+}
