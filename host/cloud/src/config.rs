@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::auth::catalog::Interface;
 use crate::auth::{Credentials, ProjectScope};
-use crate::tls::TlsPolicy;
+use lifeboat_net::TlsPolicy;
 
 /// The connection settings of one cloud. `Debug` shows no password or secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,6 @@ pub mod network;
 mod poll;
 mod service;
 mod session;
-mod tls;
 mod wire;
 
 pub use auth::catalog::{Interface, InterfaceError};
@@ -44,5 +43,5 @@ pub use cloud::Cloud;
 pub use config::CloudConfig;
 pub use error::{CloudError, ErrorKind, Result};
 pub use lifeboat_formats::secret::Secret;
+pub use lifeboat_net::TlsPolicy;
 pub use service::ServiceType;
-pub use tls::TlsPolicy;

@@ -99,7 +99,7 @@ fn relative_paths_are_relative_to_the_file() {
     let Connection::Xapi(pool) = &loaded.connections["pool"] else {
         panic!()
     };
-    assert_eq!(pool.tls, TlsPolicy::CaFile(dir.path().join("ca.pem")));
+    assert_eq!(pool.tls, TlsPolicy::CaBundle(dir.path().join("ca.pem")));
 
     // Parsed from text, paths stay as written.
     let parsed = Pipeline::parse(&text, "p.yaml", BUILTINS).unwrap();
@@ -242,7 +242,7 @@ fn connections_resolve_with_their_secrets_masked() {
     };
     assert_eq!(pool.username.as_deref(), Some("root"));
     assert_eq!(pool.password.as_ref().unwrap().expose(), "correct horse");
-    assert_eq!(pool.tls, TlsPolicy::NoVerify);
+    assert_eq!(pool.tls, TlsPolicy::Insecure);
     assert!(!format!("{pool:?}").contains("correct horse"));
     assert_eq!(
         secrets

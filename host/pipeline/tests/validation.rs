@@ -427,7 +427,7 @@ fn tls_takes_exactly_one_form() {
     };
     assert_eq!(
         pool.tls,
-        lifeboat_pipeline::model::TlsPolicy::Fingerprint(lifeboat_pipeline::Sha256Digest(
+        lifeboat_pipeline::model::TlsPolicy::Pinned(lifeboat_net::tls::Fingerprint::from_sha256(
             [0xab; 32]
         ))
     );

@@ -7,11 +7,13 @@
 //! - [`cloud`]: OpenStack clouds (Keystone, Cinder with backups, Nova, a little Neutron) faithful
 //!   enough for `openstacksdk`, several of them sharing backup stores, with simulated time,
 //!   block contents and a control endpoint for faults and state.
+//! - [`s3`]: a real S3 server (s3s-fs) on loopback, for remotes in S3 in tests and the demo.
 //! - [`resolve_url`]: `sim://NAME` connection URLs, which start a fixture's pool in-process.
 
 pub mod cloud;
 mod fixture_file;
 mod listener;
+pub mod s3;
 mod seeded;
 pub mod xapi;
 

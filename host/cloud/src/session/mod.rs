@@ -30,7 +30,6 @@ use crate::error::{CloudError, ErrorKind, Result};
 use crate::fault;
 use crate::microversion::{self, Microversion};
 use crate::service::ServiceType;
-use crate::tls;
 pub(crate) use endpoint::Endpoint;
 pub(crate) use request::{Reply, Request};
 use transport::{Exchange, exchange};
@@ -92,8 +91,8 @@ struct Grants {
 impl Session {
     /// Finds Keystone's v3 API and authenticates.
     pub async fn connect(config: CloudConfig) -> Result<Session> {
-        let tls = tls::client_config(&config.tls)
-            .map_err(|problem| CloudError::new("connect", ErrorKind::Config(problem)))?;
+        let tls = lifeboat_net::tls::client_config(&config.tls)
+            .map_err(|error| CloudError::new("connect", ErrorKind::Config(error.to_string())))?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())

@@ -38,7 +38,9 @@ pub(crate) enum Tls {
     /// `true`: against the system's trusted roots. `false`: not at all (a self-signed
     /// certificate; an explicit opt-out).
     Verify(bool),
-    /// Against the CA certificate(s) in this PEM file.
+    /// Against the system's trusted roots plus the CA certificate(s) in this PEM file (an
+    /// in-house CA). The certificate must still name the host; to trust one host's self-signed
+    /// certificate, pin it with `fingerprint`.
     CaFile(PathBuf),
     /// Pinned: the certificate's SHA-256, `sha256:` followed by 64 hexadecimal digits.
     Fingerprint(Located<String>),

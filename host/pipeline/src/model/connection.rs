@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
-use crate::digest::Sha256Digest;
+pub use lifeboat_net::TlsPolicy;
 
 /// A pool or a remote that steps may be granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,19 +61,6 @@ pub struct XapiConnection {
 pub enum Username {
     Literal(String),
     Secret(String),
-}
-
-/// How to check a pool's TLS certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TlsPolicy {
-    /// Against the system's trusted roots (the default).
-    Verify,
-    /// Not at all: the file opted out explicitly (`verify: false`).
-    NoVerify,
-    /// Against the CA certificates in this PEM file.
-    CaFile(PathBuf),
-    /// The certificate must have this SHA-256.
-    Fingerprint(Sha256Digest),
 }
 
 /// A backup remote in a local directory.

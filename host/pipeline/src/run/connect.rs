@@ -5,10 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use lifeboat_xapi::tls::{Fingerprint, TlsPolicy as ClientTls};
 use lifeboat_xapi::{Client, ConnectOptions};
 
-use crate::model::TlsPolicy;
 use crate::resolved::ResolvedXapi;
 
 /// A connection attempt in progress.
@@ -48,15 +46,6 @@ fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, Stri
         username.clone(),
         password.expose().to_owned(),
     );
-    options.tls = match &connection.tls {
-        TlsPolicy::Verify => ClientTls::SystemRoots,
-        TlsPolicy::NoVerify => ClientTls::Insecure,
-        TlsPolicy::Fingerprint(digest) => ClientTls::Pinned(Fingerprint::from_sha256(digest.0)),
-        TlsPolicy::CaFile(path) => {
-            let fingerprint = Fingerprint::of_file(path)
-                .map_err(|error| format!("connection {name:?}: {error}"))?;
-            ClientTls::Pinned(fingerprint)
-        }
-    };
+    options.tls = connection.tls.clone();
     Ok(options)
 }

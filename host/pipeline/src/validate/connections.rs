@@ -7,6 +7,8 @@ use url::Url;
 
 use super::{Declared, Report, names};
 use crate::diagnostic::Diagnostic;
+use lifeboat_net::tls::Fingerprint;
+
 use crate::digest::Sha256Digest;
 use crate::document::{self, Tls};
 use crate::location::{Located, Location};
@@ -86,7 +88,7 @@ fn xapi(
         );
     }
     let tls = match connection.tls {
-        None => TlsPolicy::Verify,
+        None => TlsPolicy::SystemRoots,
         Some(tls) => {
             if url.scheme() != "https" {
                 report.error(tls.location, "`tls` applies only to `https://` URLs");
@@ -307,9 +309,9 @@ fn password_secret(
 
 fn tls_policy(report: &mut Report, tls: Located<Tls>, base_dir: &Path) -> Option<TlsPolicy> {
     Some(match tls.value {
-        Tls::Verify(true) => TlsPolicy::Verify,
-        Tls::Verify(false) => TlsPolicy::NoVerify,
-        Tls::CaFile(path) => TlsPolicy::CaFile(base_dir.join(path)),
+        Tls::Verify(true) => TlsPolicy::SystemRoots,
+        Tls::Verify(false) => TlsPolicy::Insecure,
+        Tls::CaFile(path) => TlsPolicy::CaBundle(base_dir.join(path)),
         Tls::Fingerprint(fingerprint) => {
             // openssl prints fingerprints in uppercase pairs separated by colons; accept that.
             let normalized = fingerprint.value.replace(':', "").to_ascii_lowercase();
@@ -317,7 +319,7 @@ fn tls_policy(report: &mut Report, tls: Located<Tls>, base_dir: &Path) -> Option
                 .replacen("sha256", "sha256:", 1)
                 .parse::<Sha256Digest>()
             {
-                Ok(digest) => TlsPolicy::Fingerprint(digest),
+                Ok(digest) => TlsPolicy::Pinned(Fingerprint::from_sha256(digest.0)),
                 Err(_) => {
                     report.push(
                         Diagnostic::new(

@@ -1,16 +1,18 @@
-//! TLS policy of the XAPI client: how Lifeboat decides to trust a host's certificate.
+//! The TLS policy of every Lifeboat client: how it decides to trust a server's certificate.
 //!
 //! XCP-ng hosts usually serve self-signed certificates, so besides the platform's trust store a
 //! user can pin a host's certificate by its SHA-256 fingerprint, or explicitly accept any
-//! certificate. In every mode the handshake signatures are still verified with the presented
-//! certificate's key: a man in the middle who replays the pinned certificate without holding its
-//! key fails the handshake.
+//! certificate. OpenStack clouds and S3 stores usually serve certificates from a public or an
+//! in-house CA; the second is what a CA bundle (`cacert` in a `clouds.yaml`, `ca_file` in a
+//! pipeline) adds to the platform's roots. In every mode the handshake signatures are still
+//! verified with the presented certificate's key: a man in the middle who replays the pinned
+//! certificate without holding its key fails the handshake.
 //!
 //! The configuration names the ring provider explicitly and never installs a process-wide
 //! default, so it neither depends on nor disturbs what other code in the process chose.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -29,6 +31,9 @@ pub enum TlsPolicy {
     /// Verify the chain and the host name against the platform's trust store.
     #[default]
     SystemRoots,
+    /// Verify the chain and the host name against the platform's trust store plus the CA
+    /// certificates of this PEM file.
+    CaBundle(PathBuf),
     /// Accept exactly the certificate with this fingerprint, whoever issued it and whatever its
     /// validity dates and names say: that is what trusting a self-signed host certificate means.
     Pinned(Fingerprint),
@@ -41,6 +46,9 @@ impl fmt::Display for TlsPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SystemRoots => f.write_str("system trust store"),
+            Self::CaBundle(path) => {
+                write!(f, "system trust store and CA bundle {}", path.display())
+            }
             Self::Pinned(pin) => write!(f, "pinned certificate {pin}"),
             Self::Insecure => f.write_str("any certificate (insecure)"),
         }
@@ -58,6 +66,9 @@ pub struct Fingerprint([u8; 32]);
 
 /// Certificate files are a few KiB; a mistaken path (a disk image) fails instead of being read.
 const MAX_CERTIFICATE_FILE: u64 = 1 << 20;
+
+/// CA bundles are a few hundred KiB at most; a mistaken path fails instead of being read whole.
+const MAX_BUNDLE: u64 = 16 << 20;
 
 impl Fingerprint {
     /// The fingerprint whose SHA-256 digest is `digest` (as a pipeline file pins it).
@@ -227,10 +238,12 @@ pub enum TlsError {
     PlatformRoots(#[source] rustls::Error),
     #[error("the ring provider cannot speak TLS 1.2 or 1.3")]
     ProtocolVersions(#[source] rustls::Error),
+    #[error("CA bundle {}: {problem}", path.display())]
+    CaBundle { path: PathBuf, problem: String },
 }
 
 /// A rustls client configuration for `policy`: ring provider, TLS 1.2 and 1.3, ALPN `http/1.1`
-/// only (the XAPI client speaks HTTP/1.1), no client certificate.
+/// only (every Lifeboat client speaks HTTP/1.1), no client certificate.
 pub fn client_config(policy: &TlsPolicy) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
@@ -241,6 +254,13 @@ pub fn client_config(policy: &TlsPolicy) -> Result<ClientConfig, TlsError> {
     let verifier: Arc<dyn ServerCertVerifier> = match policy {
         TlsPolicy::SystemRoots => Arc::new(
             rustls_platform_verifier::Verifier::new(provider).map_err(TlsError::PlatformRoots)?,
+        ),
+        TlsPolicy::CaBundle(path) => Arc::new(
+            rustls_platform_verifier::Verifier::new_with_extra_roots(read_bundle(path)?, provider)
+                .map_err(|error| TlsError::CaBundle {
+                    path: path.clone(),
+                    problem: error.to_string(),
+                })?,
         ),
         TlsPolicy::Pinned(pin) => Arc::new(WithoutChain {
             pin: Some(*pin),
@@ -267,6 +287,30 @@ pub fn apply(
     policy: &TlsPolicy,
 ) -> Result<reqwest::ClientBuilder, TlsError> {
     Ok(builder.tls_backend_preconfigured(client_config(policy)?))
+}
+
+/// The certificates of the PEM bundle at `path`: at least one, and a file of bounded size.
+fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let problem = |problem: String| TlsError::CaBundle {
+        path: path.to_owned(),
+        problem,
+    };
+    let size = fs::metadata(path)
+        .map_err(|error| problem(error.to_string()))?
+        .len();
+    if size > MAX_BUNDLE {
+        return Err(problem(format!(
+            "larger than {MAX_BUNDLE} bytes: not a CA bundle"
+        )));
+    }
+    let pem = fs::read(path).map_err(|error| problem(error.to_string()))?;
+    let roots = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| problem(error.to_string()))?;
+    if roots.is_empty() {
+        return Err(problem("holds no PEM certificate".to_owned()));
+    }
+    Ok(roots)
 }
 
 /// Accepts the server's certificate without a chain of trust: the pinned one, or any when there

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lifeboat_xapi::tls::{Fingerprint, TlsPolicy, apply};
+use lifeboat_net::tls::{Fingerprint, TlsPolicy, apply};
 use rustls::SupportedProtocolVersion;
 use rustls::crypto::ring;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -191,4 +191,49 @@ async fn an_impostor_without_the_hosts_key_fails_under_a_pin_and_when_insecure()
             );
         }
     }
+}
+
+/// A CA certificate (as PEM) and a host certificate it signed, with the host's key.
+fn issued_by_a_ca() -> (String, Identity) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let host_key = rcgen::KeyPair::generate().unwrap();
+    let host = rcgen::CertificateParams::new(vec![HOST.to_owned()])
+        .unwrap()
+        .signed_by(&host_key, &ca)
+        .unwrap();
+    let identity = Identity {
+        der: host.der().clone(),
+        pem: host.pem(),
+        key: PrivateKeyDer::Pkcs8(host_key.serialize_der().into()),
+    };
+    (ca.pem(), identity)
+}
+
+#[tokio::test]
+async fn a_ca_bundle_trusts_the_hosts_its_ca_signed_and_no_other() {
+    let (ca, host) = issued_by_a_ca();
+    let (other_ca, _) = issued_by_a_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, other_bundle) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
+    std::fs::write(&bundle, &ca).unwrap();
+    std::fs::write(&other_bundle, &other_ca).unwrap();
+    let address = serve(&host.der, &host.key, &rustls::version::TLS13).await;
+    assert_eq!(
+        get(&TlsPolicy::CaBundle(bundle), address).await.as_deref(),
+        Ok("ok")
+    );
+    let error = get(&TlsPolicy::CaBundle(other_bundle), address)
+        .await
+        .unwrap_err();
+    assert!(error.contains("certificate"), "{error}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let error = lifeboat_net::tls::client_config(&TlsPolicy::CaBundle(empty)).unwrap_err();
+    assert!(
+        error.to_string().contains("holds no PEM certificate"),
+        "{error}"
+    );
 }

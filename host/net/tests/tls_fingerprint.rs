@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lifeboat_xapi::tls::{CertificateFileError, Fingerprint, PinError, TlsPolicy, client_config};
+use lifeboat_net::tls::{CertificateFileError, Fingerprint, PinError, TlsPolicy, client_config};
 
 /// SHA-256 of the empty input: a known vector that fixes the byte order of the hex form.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
