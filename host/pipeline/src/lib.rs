@@ -35,4 +35,4 @@ pub use model::{Params, Pipeline};
 pub use read::MAX_FILE_BYTES;
 pub use resolved::{MissingSecret, ResolvedConnection, ResolvedXapi, resolve_connections};
 pub use schema::{schema, schema_text};
-pub use secrets::{Masker, SecretValue, Secrets, resolve_secrets};
+pub use secrets::{Masker, Secret, Secrets, resolve_secrets};

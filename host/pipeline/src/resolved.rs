@@ -4,14 +4,25 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use crate::model::{Connection, FsConnection, Pipeline, TlsPolicy, Username};
-use crate::secrets::{SecretValue, Secrets};
+use crate::model::{Connection, Pipeline, RemoteUrl, TlsPolicy, Username};
+use crate::secrets::{Secret, Secrets};
 
 /// A connection ready to use.
 #[derive(Clone, Debug)]
 pub enum ResolvedConnection {
     Xapi(ResolvedXapi),
-    Fs(FsConnection),
+    Remote(ResolvedRemote),
+}
+
+/// A remote ready to open. `Debug` shows the secret key as `***`.
+#[derive(Clone, Debug)]
+pub struct ResolvedRemote {
+    pub url: RemoteUrl,
+    /// S3: the access key (from the connection, else from the URL).
+    pub access_key: Option<String>,
+    /// S3: the secret key.
+    pub secret_key: Option<Secret>,
+    pub tls: TlsPolicy,
 }
 
 /// A pool ready to log in to. `Debug` shows the password as `***`.
@@ -19,7 +30,7 @@ pub enum ResolvedConnection {
 pub struct ResolvedXapi {
     pub url: Url,
     pub username: Option<String>,
-    pub password: Option<SecretValue>,
+    pub password: Option<Secret>,
     pub tls: TlsPolicy,
 }
 
@@ -48,7 +59,20 @@ pub fn resolve_connections(
                 })
             };
             let resolved = match connection {
-                Connection::Fs(fs) => ResolvedConnection::Fs(fs.clone()),
+                Connection::Remote(remote) => ResolvedConnection::Remote(ResolvedRemote {
+                    url: remote.url.clone(),
+                    access_key: match &remote.access_key {
+                        None => None,
+                        Some(Username::Literal(key)) => Some(key.clone()),
+                        Some(Username::Secret(name)) => Some(secret(name)?.expose().to_owned()),
+                    },
+                    secret_key: remote
+                        .secret_key_secret
+                        .as_deref()
+                        .map(secret)
+                        .transpose()?,
+                    tls: remote.tls.clone(),
+                }),
                 Connection::Xapi(xapi) => ResolvedConnection::Xapi(ResolvedXapi {
                     url: xapi.url.clone(),
                     username: match &xapi.username {

@@ -92,10 +92,13 @@ fn relative_paths_are_relative_to_the_file() {
         loaded.secrets["abs"],
         SecretSource::File("/run/secrets/abs".into())
     );
-    let Connection::Fs(store) = &loaded.connections["store"] else {
+    let Connection::Remote(store) = &loaded.connections["store"] else {
         panic!()
     };
-    assert_eq!(store.path, dir.path().join("backups"));
+    assert_eq!(
+        store.url,
+        lifeboat_pipeline::model::RemoteUrl::Local(dir.path().join("backups"))
+    );
     let Connection::Xapi(pool) = &loaded.connections["pool"] else {
         panic!()
     };

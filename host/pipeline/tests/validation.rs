@@ -183,18 +183,18 @@ fn grants_name_declared_connections_of_the_right_kind() {
         [
             (
                 "12:27".to_owned(),
-                "`store` is a connection of kind `fs`; `allow.xapi` lists connections of kind `xapi`"
+                "`store` is a connection of kind `remote`; `allow.xapi` lists connections of kind `xapi`"
             ),
             ("12:34".to_owned(), "unknown connection `nope`"),
             (
                 "12:51".to_owned(),
-                "`dr` is a connection of kind `xapi`; `allow.storage` lists connections of kind `fs`"
+                "`dr` is a connection of kind `xapi`; `allow.storage` lists connections of kind `remote`"
             ),
         ]
     );
     assert_eq!(
         invalid.diagnostics[0].hint.as_deref(),
-        Some("list it under `allow.storage`")
+        Some("list it under `allow.remotes`")
     );
     assert_eq!(
         invalid.diagnostics[1].hint.as_deref(),
@@ -223,7 +223,7 @@ fn the_for_each_pool_is_an_xapi_connection_granted_to_the_step() {
         only_error(&step("prod", "store")),
         (
             "14:20".to_owned(),
-            "`store` is a connection of kind `fs`; `pool` names an xapi connection".to_owned()
+            "`store` is a connection of kind `remote`; `pool` names an xapi connection".to_owned()
         )
     );
     assert_eq!(
@@ -359,7 +359,10 @@ fn connections_take_only_their_kinds_fields() {
                 h: { kind: s3 }\nsteps:\n  - id: a\n    uses: dr-copy\n";
     let (at, message) = only_error(text);
     assert_eq!(at, "11:14");
-    assert_eq!(message, "unknown variant `s3`, expected one of xapi, fs");
+    assert_eq!(
+        message,
+        "unknown variant `s3`, expected one of xapi, remote, fs"
+    );
 
     let text = text.replace("  h: { kind: s3 }\n", "");
     let invalid = invalid(&text);
@@ -377,7 +380,7 @@ fn connections_take_only_their_kinds_fields() {
             ),
             (
                 "5:33".to_owned(),
-                "`tls` does not apply to a connection of kind `fs`"
+                "`tls` does not apply to a remote in a local folder"
             ),
             ("6:3".to_owned(), "connection `c` needs a `url`"),
             (
@@ -665,4 +668,99 @@ fn every_problem_is_reported_in_file_order_with_its_place() {
          p.yaml:9:11: unknown component `x`\n  hint: built-in components: `dr-copy`, `keep-last`; declared under `components`: none\n\
          p.yaml:10:21: unknown connection `q`\n  hint: declared connections: `p`"
     );
+}
+
+#[test]
+fn remotes_are_folders_or_s3_buckets_with_their_secret_in_secrets() {
+    let pipeline = |connection: &str| {
+        format!(
+            "version: 1\nname: t\nsecrets:\n  s3: {{ env: S3_SECRET }}\nconnections:\n  \
+             r: {connection}\nsteps:\n  - id: a\n    uses: dr-copy\n    allow: {{ remotes: [r] }}\n"
+        )
+    };
+    let loaded = Pipeline::parse(
+        &pipeline(
+            "{ kind: remote, url: \"s3://s3.example.net:9000/backups/lifeboat?region=eu-west-3\", \
+             username: AKIA, password: \"${{ secrets.s3 }}\" }",
+        ),
+        "p.yaml",
+        BUILTINS,
+    )
+    .unwrap();
+    let lifeboat_pipeline::model::Connection::Remote(remote) = &loaded.connections["r"] else {
+        panic!("a remote")
+    };
+    let lifeboat_pipeline::model::RemoteUrl::S3(location) = &remote.url else {
+        panic!("in S3")
+    };
+    assert_eq!(
+        (
+            location.endpoint.as_str(),
+            location.bucket.as_str(),
+            location.prefix.as_str()
+        ),
+        ("https://s3.example.net:9000", "backups", "lifeboat")
+    );
+    assert_eq!(remote.secret_key_secret.as_deref(), Some("s3"));
+    assert_eq!(loaded.steps[0].grants.remotes, ["r"]);
+
+    let folder = Pipeline::parse(
+        &pipeline("{ kind: remote, url: \"file:///srv/backups\" }"),
+        "p.yaml",
+        BUILTINS,
+    )
+    .unwrap();
+    let lifeboat_pipeline::model::Connection::Remote(remote) = &folder.connections["r"] else {
+        panic!("a remote")
+    };
+    assert_eq!(
+        remote.url,
+        lifeboat_pipeline::model::RemoteUrl::Local("/srv/backups".into())
+    );
+
+    for (connection, at, message) in [
+        (
+            "{ kind: remote, url: \"s3://AKIA:hunter2@h/b\", password: \"${{ secrets.s3 }}\" }",
+            "6:27",
+            "the URL holds a secret key",
+        ),
+        (
+            "{ kind: remote, url: \"s3://h/b\", username: AKIA }",
+            "6:3",
+            "connection `r` needs a secret key",
+        ),
+        (
+            "{ kind: remote, url: \"s3://h/b\", password: \"${{ secrets.s3 }}\" }",
+            "6:3",
+            "connection `r` needs an access key",
+        ),
+        (
+            "{ kind: remote, url: \"smb://h/share\" }",
+            "6:27",
+            "remote URL \"smb://h/share\": unknown scheme \"smb\": Lifeboat reaches local folders (file://, NFS and SMB shares once mounted) and S3 (s3://, s3+http://)",
+        ),
+        (
+            "{ kind: remote }",
+            "6:3",
+            "connection `r` needs a `url` or a `path`",
+        ),
+        (
+            "{ kind: remote, url: \"file:///a\", path: /b }",
+            "6:46",
+            "a remote has a `url` or a `path`, not both",
+        ),
+        (
+            "{ kind: remote, url: \"s3+http://h/b\", username: k, password: \"${{ secrets.s3 }}\", tls: { verify: false } }",
+            "6:93",
+            "`tls` applies only to `s3://` (HTTPS) URLs",
+        ),
+    ] {
+        let (found_at, found) = only_error(&pipeline(connection));
+        assert_eq!(
+            (found_at.as_str(), found.as_str()),
+            (at, message),
+            "{connection}"
+        );
+        assert!(!found.contains("hunter2"));
+    }
 }

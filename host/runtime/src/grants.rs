@@ -1,7 +1,7 @@
 //! What a step may reach: the connections its pipeline grants, and what its run created.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A connection to a pool, shared by every step and item that is granted it.
@@ -11,11 +11,21 @@ pub struct PoolConnection {
     pub client: lifeboat_xapi::Client,
 }
 
-/// A remote: a directory that paths may not leave.
+/// A remote (a backup repository), shared by every step and item that is granted it.
 pub struct RemoteConnection {
     /// The connection's name in the pipeline.
     pub name: String,
-    pub root: PathBuf,
+    pub backend: Arc<dyn lifeboat_remote::Backend>,
+}
+
+impl RemoteConnection {
+    /// The remote `name` in the local folder `root`, which must exist.
+    pub fn local(name: &str, root: &Path) -> Result<Self, lifeboat_remote::RemoteError> {
+        Ok(RemoteConnection {
+            name: name.to_owned(),
+            backend: Arc::new(lifeboat_remote::LocalFolder::open(name, root)?),
+        })
+    }
 }
 
 /// The connections one step may use, by name.

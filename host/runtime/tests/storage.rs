@@ -1,20 +1,21 @@
-//! The storage interface over a local directory, through a real component: atomic writes,
-//! reads, listings, renames, copies in the host, deletes; and no way out of the root.
+//! The storage interface through a real component, on a local folder and on an S3 bucket of a
+//! real S3 server on loopback: atomic writes, reads, listings, renames, copies in the host,
+//! deletes; and no way out of the root.
 
 mod common;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use common::{context, env, operation, runtime};
+use lifeboat_net::TlsPolicy;
+use lifeboat_remote::{RemoteUrl, S3Credentials, S3Store};
 use lifeboat_runtime::{Limits, RemoteConnection, RunObjects};
+use lifeboat_sim::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_remote_is_usable_inside_its_root_and_only_there() {
-    let parent = tempfile::tempdir().unwrap();
-    let root = parent.path().join("remote");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::write(parent.path().join("outside.txt"), "not yours").unwrap();
+/// Runs the probe on `remote`, whose files are stored as plain files under `files`.
+async fn probe(remote: RemoteConnection, files: &Path) {
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let mut env = env(
@@ -24,10 +25,7 @@ async fn a_remote_is_usable_inside_its_root_and_only_there() {
         Arc::new(RunObjects::default()),
         Arc::default(),
     );
-    env.grants.grant_remote(Arc::new(RemoteConnection {
-        name: "backups".into(),
-        root: root.clone(),
-    }));
+    env.grants.grant_remote(Arc::new(remote));
     let outputs = operation(&runtime, "storage_probe")
         .run(env, &json!({ "remote": "backups" }), Limits::default())
         .await
@@ -36,25 +34,20 @@ async fn a_remote_is_usable_inside_its_root_and_only_there() {
     assert_eq!(outputs["listed"], json!(["b.json:7"]));
     assert_eq!(outputs["copied_bytes"], 7);
     assert_eq!(outputs["after_delete"], 0);
+    for refused in ["escape_read", "escape_write", "ungranted"] {
+        assert_eq!(
+            outputs[refused],
+            json!({ "error": "permission-denied" }),
+            "{refused}"
+        );
+    }
     assert_eq!(
-        outputs["escape_read"],
-        json!({ "error": "permission-denied" })
-    );
-    assert_eq!(
-        outputs["escape_write"],
-        json!({ "error": "permission-denied" })
-    );
-    assert_eq!(
-        outputs["ungranted"],
-        json!({ "error": "permission-denied" })
-    );
-    assert_eq!(
-        std::fs::read_to_string(root.join("copies/c.json")).unwrap(),
+        std::fs::read_to_string(files.join("copies/c.json")).unwrap(),
         r#"{"n":1}"#
     );
-    assert!(!root.join("dir").exists());
-    assert!(!std::path::Path::new("/tmp/lifeboat-escape").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(root.join("copies"))
+    assert!(!files.join("dir").exists());
+    assert!(!Path::new("/tmp/lifeboat-escape").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(files.join("copies"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .collect();
@@ -63,4 +56,41 @@ async fn a_remote_is_usable_inside_its_root_and_only_there() {
         1,
         "no temporary file is left: {leftovers:?}"
     );
+}
+
+#[tokio::test]
+async fn a_local_remote_is_usable_inside_its_root_and_only_there() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("remote");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(parent.path().join("outside.txt"), "not yours").unwrap();
+    probe(RemoteConnection::local("backups", &root).unwrap(), &root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_remote_is_usable_inside_its_prefix_and_only_there() {
+    let store = tempfile::tempdir().unwrap();
+    let server = S3Server::start(store.path()).await.unwrap();
+    server.create_bucket("backups").unwrap();
+    let RemoteUrl::S3(location) = RemoteUrl::parse(&server.url("backups", "lifeboat")).unwrap()
+    else {
+        panic!("an S3 URL")
+    };
+    let credentials = S3Credentials {
+        access_key: ACCESS_KEY.to_owned(),
+        secret_key: SECRET_KEY.into(),
+    };
+    let backend = S3Store::open(
+        "backups",
+        &location,
+        Some(credentials),
+        &TlsPolicy::SystemRoots,
+    )
+    .unwrap();
+    let remote = RemoteConnection {
+        name: "backups".to_owned(),
+        backend: Arc::new(backend),
+    };
+    // s3s-fs keeps each object as a file under its bucket's folder.
+    probe(remote, &store.path().join("backups/lifeboat")).await;
 }

@@ -19,19 +19,25 @@ pub(crate) struct Connection {
     pub kind: Located<ConnectionKind>,
     /// xapi: the pool master's address, `https://HOST`, `http://HOST`, or `sim://NAME` for a
     /// pool of Lifeboat's embedded simulator (which needs no credentials).
+    /// remote: Xen Orchestra's remote URL, `file:///PATH`, `s3://HOST/BUCKET/PREFIX` (HTTPS)
+    /// or `s3+http://HOST/BUCKET/PREFIX`, with its `?region=…` and other query parameters; the
+    /// access key may be written `s3://KEY@HOST/…`, the secret key never.
     pub url: Option<Located<String>>,
-    /// xapi: the user to log in as; a literal or `${{ secrets.NAME }}`.
+    /// xapi: the user to log in as. remote (S3): the access key. A literal or
+    /// `${{ secrets.NAME }}`.
     pub username: Option<Located<String>>,
-    /// xapi: the password, always `${{ secrets.NAME }}` (never written in the file).
+    /// xapi: the password. remote (S3): the secret key. Always `${{ secrets.NAME }}` (never
+    /// written in the file).
     pub password: Option<Located<String>>,
-    /// xapi over https: how to check the pool's certificate. Default: `{ verify: true }`.
+    /// Over https: how to check the server's certificate. Default: `{ verify: true }`.
     pub tls: Option<Located<Tls>>,
-    /// fs: the remote's root directory. A relative path is relative to the pipeline file's
-    /// directory.
+    /// remote (or its older name fs): the remote's folder, instead of a `url`. A relative path
+    /// is relative to the pipeline file's directory. NFS and SMB shares are folders once
+    /// mounted.
     pub path: Option<Located<PathBuf>>,
 }
 
-/// How to check a pool's TLS certificate: exactly one of these forms.
+/// How to check a server's TLS certificate: exactly one of these forms.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Tls {
@@ -54,6 +60,12 @@ fn fields_per_kind(schema: &mut Schema) {
             {
                 "if": { "properties": { "kind": { "const": "xapi" } } },
                 "then": { "required": ["url"], "not": { "required": ["path"] } }
+            },
+            {
+                "if": { "properties": { "kind": { "const": "remote" } } },
+                "then": {
+                    "oneOf": [ { "required": ["url"] }, { "required": ["path"] } ]
+                }
             },
             {
                 "if": { "properties": { "kind": { "const": "fs" } } },

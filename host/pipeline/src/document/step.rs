@@ -57,7 +57,10 @@ pub(crate) struct Allow {
     /// Pools (connections of kind `xapi`).
     #[serde(default)]
     pub xapi: Vec<Located<String>>,
-    /// Remotes (connections of kind `fs`).
+    /// Remotes (connections of kind `remote`).
+    #[serde(default)]
+    pub remotes: Vec<Located<String>>,
+    /// The older name of `remotes`; still accepted.
     #[serde(default)]
     pub storage: Vec<Located<String>>,
 }

@@ -1,18 +1,18 @@
-//! Connections, checked: a pool reached through XAPI, or a remote in a local directory.
-
-use std::path::PathBuf;
+//! Connections, checked: a pool reached through XAPI, or a remote (a backup repository in a
+//! local folder or an S3 bucket).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
 pub use lifeboat_net::TlsPolicy;
+pub use lifeboat_remote::RemoteUrl;
 
 /// A pool or a remote that steps may be granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Connection {
     Xapi(XapiConnection),
-    Fs(FsConnection),
+    Remote(RemoteConnection),
 }
 
 /// What a connection reaches.
@@ -21,7 +21,10 @@ pub enum Connection {
 pub enum ConnectionKind {
     /// A pool of XCP-ng or XenServer hosts, reached through XAPI.
     Xapi,
-    /// A backup remote in a local directory.
+    /// A remote: a backup repository in a local folder (or a mounted NFS or SMB share) or in
+    /// an S3 bucket.
+    Remote,
+    /// The older name of `remote` for a local folder; still accepted.
     Fs,
 }
 
@@ -29,7 +32,7 @@ impl Connection {
     pub fn kind(&self) -> ConnectionKind {
         match self {
             Connection::Xapi(_) => ConnectionKind::Xapi,
-            Connection::Fs(_) => ConnectionKind::Fs,
+            Connection::Remote(_) => ConnectionKind::Remote,
         }
     }
 }
@@ -39,7 +42,16 @@ impl ConnectionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionKind::Xapi => "xapi",
+            ConnectionKind::Remote => "remote",
             ConnectionKind::Fs => "fs",
+        }
+    }
+
+    /// The kind this one is a name of: `fs` is `remote`.
+    pub fn canonical(self) -> ConnectionKind {
+        match self {
+            ConnectionKind::Fs => ConnectionKind::Remote,
+            kind => kind,
         }
     }
 }
@@ -63,9 +75,15 @@ pub enum Username {
     Secret(String),
 }
 
-/// A backup remote in a local directory.
+/// A remote: where it is, and the credentials and TLS policy of an S3 remote.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FsConnection {
-    /// Resolved against the pipeline file's directory by [`crate::Pipeline::load`].
-    pub path: PathBuf,
+pub struct RemoteConnection {
+    /// A local folder (`path`, resolved against the pipeline file's directory by
+    /// [`crate::Pipeline::load`], or `file:///PATH`), or an S3 location.
+    pub url: RemoteUrl,
+    /// S3: the access key, when not written in the URL.
+    pub access_key: Option<Username>,
+    /// S3: the name of the secret holding the secret key.
+    pub secret_key_secret: Option<String>,
+    pub tls: TlsPolicy,
 }

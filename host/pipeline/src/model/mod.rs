@@ -14,7 +14,7 @@ use crate::digest::Sha256Digest;
 pub use crate::document::ReportWhen;
 
 pub use connection::{
-    Connection, ConnectionKind, FsConnection, TlsPolicy, Username, XapiConnection,
+    Connection, ConnectionKind, RemoteConnection, RemoteUrl, TlsPolicy, Username, XapiConnection,
 };
 pub use params::{
     ItemContext, Param, Params, SubstitutionContext, SubstitutionError, Template, TemplatePart,

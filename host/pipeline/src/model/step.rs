@@ -40,7 +40,7 @@ pub enum ComponentRef {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grants {
     pub xapi: Vec<String>,
-    pub storage: Vec<String>,
+    pub remotes: Vec<String>,
 }
 
 /// The VMs a step runs over.

@@ -1,13 +1,17 @@
-//! Logging in to a pipeline's pools. How a URL is reached is the embedder's choice: the
-//! [`Connector`] a run is given may serve `sim://` URLs from an in-process simulator (the CLI
-//! does), or reach only real pools ([`DirectConnector`]).
+//! Logging in to a pipeline's pools, and opening its remotes. How a pool's URL is reached is
+//! the embedder's choice: the [`Connector`] a run is given may serve `sim://` URLs from an
+//! in-process simulator (the CLI does), or reach only real pools ([`DirectConnector`]).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use lifeboat_xapi::{Client, ConnectOptions};
 
-use crate::resolved::ResolvedXapi;
+use lifeboat_remote::{LocalFolder, RemoteUrl, S3Credentials, S3Store};
+use lifeboat_runtime::RemoteConnection;
+
+use crate::resolved::{ResolvedRemote, ResolvedXapi};
 
 /// A connection attempt in progress.
 pub type Connecting<'a> = Pin<Box<dyn Future<Output = Result<Client, String>> + Send + 'a>>;
@@ -48,4 +52,35 @@ fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, Stri
     );
     options.tls = connection.tls.clone();
     Ok(options)
+}
+
+/// Opens the remote `name`: a local folder (created if missing, as a first backup needs) or an
+/// S3 bucket.
+pub(super) fn remote(name: &str, remote: &ResolvedRemote) -> Result<RemoteConnection, String> {
+    let backend: Arc<dyn lifeboat_remote::Backend> = match &remote.url {
+        RemoteUrl::Local(root) => {
+            std::fs::create_dir_all(root).map_err(|error| {
+                format!("remote {name:?}: cannot create {}: {error}", root.display())
+            })?;
+            Arc::new(LocalFolder::open(name, root).map_err(|error| error.to_string())?)
+        }
+        RemoteUrl::S3(location) => {
+            let credentials = match (&remote.access_key, &location.access_key, &remote.secret_key) {
+                (Some(access_key), _, Some(secret_key))
+                | (None, Some(access_key), Some(secret_key)) => Some(S3Credentials {
+                    access_key: access_key.clone(),
+                    secret_key: secret_key.clone(),
+                }),
+                _ => None,
+            };
+            Arc::new(
+                S3Store::open(name, location, credentials, &remote.tls)
+                    .map_err(|error| error.to_string())?,
+            )
+        }
+    };
+    Ok(RemoteConnection {
+        name: name.to_owned(),
+        backend,
+    })
 }

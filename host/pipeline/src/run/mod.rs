@@ -157,6 +157,7 @@ impl Runner {
             pipeline,
             connections,
             pools: BTreeMap::new(),
+            remotes: BTreeMap::new(),
             loaded: components::Loaded::default(),
             objects: Arc::new(RunObjects::default()),
             log,
@@ -234,6 +235,7 @@ struct Run<'a> {
     pipeline: &'a Pipeline,
     connections: BTreeMap<String, ResolvedConnection>,
     pools: BTreeMap<String, Arc<PoolConnection>>,
+    remotes: BTreeMap<String, Arc<RemoteConnection>>,
     loaded: components::Loaded,
     objects: Arc<RunObjects>,
     log: TaskLog,
@@ -294,7 +296,7 @@ impl Run<'_> {
         for name in &step.grants.xapi {
             grants.grant_pool(self.pool(name).await?);
         }
-        for name in &step.grants.storage {
+        for name in &step.grants.remotes {
             grants.grant_remote(self.remote(name)?);
         }
         let items = match &step.for_each {
@@ -370,20 +372,17 @@ impl Run<'_> {
         Ok(pool)
     }
 
-    fn remote(&self, name: &str) -> Result<Arc<RemoteConnection>, String> {
-        let Some(ResolvedConnection::Fs(connection)) = self.connections.get(name) else {
+    /// The remote `name`, opened on first use.
+    fn remote(&mut self, name: &str) -> Result<Arc<RemoteConnection>, String> {
+        if let Some(remote) = self.remotes.get(name) {
+            return Ok(remote.clone());
+        }
+        let Some(ResolvedConnection::Remote(connection)) = self.connections.get(name) else {
             return Err(format!("connection {name:?} is not a remote"));
         };
-        std::fs::create_dir_all(&connection.path).map_err(|error| {
-            format!(
-                "remote {name:?}: cannot create {}: {error}",
-                connection.path.display()
-            )
-        })?;
-        Ok(Arc::new(RemoteConnection {
-            name: name.to_owned(),
-            root: connection.path.clone(),
-        }))
+        let remote = Arc::new(connect::remote(name, connection)?);
+        self.remotes.insert(name.to_owned(), remote.clone());
+        Ok(remote)
     }
 }
 

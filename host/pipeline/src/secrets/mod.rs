@@ -11,50 +11,23 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+pub use lifeboat_formats::secret::Secret;
 pub use masker::Masker;
 
 use crate::model::{Pipeline, SecretSource};
 
-/// A secret's value. `Debug` and `Display` print `***`; [`SecretValue::expose`] is the only way
-/// to the text.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretValue(value.into())
-    }
-
-    /// The value, for the one place that needs it (a login).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 /// The values of a pipeline's secrets, by name.
 #[derive(Clone, Debug, Default)]
-pub struct Secrets(BTreeMap<String, SecretValue>);
+pub struct Secrets(BTreeMap<String, Secret>);
 
 impl Secrets {
-    pub fn get(&self, name: &str) -> Option<&SecretValue> {
+    pub fn get(&self, name: &str) -> Option<&Secret> {
         self.0.get(name)
     }
 
     /// A masker for every value held here.
     pub fn masker(&self) -> Masker {
-        Masker::new(self.0.values().map(SecretValue::expose))
+        Masker::new(self.0.values().map(Secret::expose))
     }
 }
 
@@ -130,7 +103,7 @@ fn resolve_with(
             }
         }) {
             Ok(value) => {
-                values.insert(name.clone(), SecretValue(value));
+                values.insert(name.clone(), Secret::new(value));
             }
             Err(problem) => errors.push(SecretError {
                 name: name.clone(),
@@ -267,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_secret_value_never_prints() {
-        let value = SecretValue::new("hunter2");
+        let value = Secret::new("hunter2");
         assert_eq!(format!("{value} {value:?}"), "*** ***");
         let secrets = Secrets(BTreeMap::from([("pw".to_owned(), value)]));
         assert!(!format!("{secrets:?}").contains("hunter2"));

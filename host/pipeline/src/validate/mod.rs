@@ -116,7 +116,7 @@ impl<'a> Declared<'a> {
             connections: document
                 .connections
                 .iter()
-                .map(|(name, connection)| (name.value.clone(), connection.kind.value))
+                .map(|(name, connection)| (name.value.clone(), connection.kind.value.canonical()))
                 .collect(),
             components: document
                 .components

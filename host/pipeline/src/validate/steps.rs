@@ -205,14 +205,17 @@ fn grants(report: &mut Report, declared: &Declared<'_>, allow: &document::Allow)
             &allow.xapi,
             "allow.xapi",
             ConnectionKind::Xapi,
-            "allow.storage",
+            "allow.remotes",
         ),
-        storage: granted(
-            &allow.storage,
-            "allow.storage",
-            ConnectionKind::Fs,
-            "allow.xapi",
-        ),
+        remotes: [
+            (&allow.remotes, "allow.remotes"),
+            (&allow.storage, "allow.storage"),
+        ]
+        .into_iter()
+        .flat_map(|(names, list)| {
+            granted(names, list, ConnectionKind::Remote, "allow.xapi").into_iter()
+        })
+        .collect(),
     }
 }
 
@@ -280,12 +283,13 @@ fn vm_selection(
             }
             granted
         }
-        Some(ConnectionKind::Fs) => {
+        Some(kind @ (ConnectionKind::Remote | ConnectionKind::Fs)) => {
             report.error(
                 pool.location,
                 format!(
-                    "`{}` is a connection of kind `fs`; `pool` names an xapi connection",
-                    pool.value
+                    "`{}` is a connection of kind `{}`; `pool` names an xapi connection",
+                    pool.value,
+                    kind.as_str()
                 ),
             );
             false

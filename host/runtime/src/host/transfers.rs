@@ -1,98 +1,58 @@
-//! The `transfers` interface: sources and sinks as plans, and `copy`, which carries them out
-//! in the host (see [`crate::transfer`]).
+//! The `transfers` interface: sources and sinks as plans that each capability makes (a VM
+//! export, a remote's file …), and `copy`, which carries them out in the host's copy engine
+//! ([`crate::transfer`]).
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use lifeboat_xapi::records::{Ref, Sr, Vdi, Vm};
-use lifeboat_xapi::{RawFormat, VmCompression};
 use wasmtime::component::Resource;
 
 use crate::bindings::transfers::{self as wit, Delivered};
 use crate::bindings::types::Error;
-use crate::bindings::xapi::VmChanges;
-use crate::grants::{PoolConnection, RemoteConnection};
 use crate::host::tasks::TaskResource;
 use crate::state::StepState;
-use crate::transfer::Opened;
+use crate::transfer::{Reading, Sink, Source};
 
-/// Where bytes will come from.
+/// Where bytes will come from: a source not yet read, or one that `open` started.
 pub enum SourcePlan {
-    VmExport {
-        pool: Arc<PoolConnection>,
-        vm: Ref<Vm>,
-        compression: VmCompression,
+    Planned(Box<dyn Source>),
+    /// A source that `open` started: what it was, and its reading.
+    Opened {
+        what: String,
+        reading: Reading,
     },
-    VdiExport {
-        pool: Arc<PoolConnection>,
-        vdi: Ref<Vdi>,
-        format: RawFormat,
-        base: Option<Ref<Vdi>>,
-    },
-    RemoteFile {
-        remote: Arc<RemoteConnection>,
-        /// The file's path, already confined to the remote's root.
-        path: PathBuf,
-    },
-    /// A source that `open` started: what it was, and its stream.
-    Opened { what: String, opened: Opened },
     /// A source whose `open` failed: every copy of it fails the same way.
-    Failed { what: String, error: Error },
+    Failed {
+        what: String,
+        error: Error,
+    },
 }
 
 /// Where bytes will go.
-pub enum SinkPlan {
-    VmImport {
-        pool: Arc<PoolConnection>,
-        sr: Ref<Sr>,
-        /// What the imported VM carries from its creation (`import-vm-with`).
-        changes: Option<VmChanges>,
-    },
-    VdiImport {
-        pool: Arc<PoolConnection>,
-        vdi: Ref<Vdi>,
-        format: RawFormat,
-    },
-    RemoteFile {
-        remote: Arc<RemoteConnection>,
-        /// The file's path, already confined to the remote's root.
-        path: PathBuf,
-    },
-}
+pub struct SinkPlan(Box<dyn Sink>);
 
 impl SourcePlan {
+    pub fn new(source: impl Source + 'static) -> Self {
+        SourcePlan::Planned(Box::new(source))
+    }
+
     pub fn describe(&self) -> String {
         match self {
-            SourcePlan::VmExport { pool, vm, .. } => {
-                format!("export of VM {vm} from {}", pool.name)
-            }
-            SourcePlan::VdiExport {
-                pool, vdi, base, ..
-            } => match base {
-                Some(base) => format!("export of VDI {vdi} from {} since {base}", pool.name),
-                None => format!("export of VDI {vdi} from {}", pool.name),
-            },
-            SourcePlan::RemoteFile { remote, path } => {
-                format!("file {} of {}", path.display(), remote.name)
-            }
+            SourcePlan::Planned(source) => source.describe(),
             SourcePlan::Opened { what, .. } | SourcePlan::Failed { what, .. } => what.clone(),
+        }
+    }
+
+    /// What the source is, and its reading (started now if it was not).
+    async fn start(self) -> (String, Result<Reading, Error>) {
+        match self {
+            SourcePlan::Planned(source) => (source.describe(), source.open().await),
+            SourcePlan::Opened { what, reading } => (what, Ok(reading)),
+            SourcePlan::Failed { what, error } => (what, Err(error)),
         }
     }
 }
 
 impl SinkPlan {
-    pub fn describe(&self) -> String {
-        match self {
-            SinkPlan::VmImport { pool, sr, .. } => {
-                format!("import of a VM into SR {sr} of {}", pool.name)
-            }
-            SinkPlan::VdiImport { pool, vdi, .. } => {
-                format!("import into VDI {vdi} of {}", pool.name)
-            }
-            SinkPlan::RemoteFile { remote, path } => {
-                format!("file {} of {}", path.display(), remote.name)
-            }
-        }
+    pub fn new(sink: impl Sink + 'static) -> Self {
+        SinkPlan(Box::new(sink))
     }
 }
 
@@ -106,14 +66,14 @@ impl wit::Host for StepState {
         let source = self.table.delete(source)?;
         let sinks = sinks
             .into_iter()
-            .map(|sink| self.table.delete(sink))
+            .map(|sink| self.table.delete(sink).map(|plan| plan.0))
             .collect::<Result<Vec<_>, _>>()?;
         let progress = match progress {
             Some(task) => Some(self.table.get(&task)?.task().clone()),
             None => None,
         };
-        let objects = self.env.objects.clone();
-        let outcomes = crate::transfer::copy(source, sinks, progress, objects).await;
+        let (what, reading) = source.start().await;
+        let outcomes = crate::transfer::copy(&what, reading, sinks, progress).await;
         Ok(outcomes
             .into_iter()
             .map(|outcome| {
@@ -134,18 +94,16 @@ impl wit::HostSource for StepState {
     async fn open(&mut self, source: Resource<SourcePlan>) -> wasmtime::Result<Result<(), Error>> {
         let plan = self.table.get_mut(&source)?;
         let what = plan.describe();
-        let started = match std::mem::replace(
-            plan,
-            SourcePlan::Failed {
-                what: what.clone(),
-                error: crate::host::errors::internal("the source is being opened"),
-            },
-        ) {
-            already @ (SourcePlan::Opened { .. } | SourcePlan::Failed { .. }) => already,
-            plan => match crate::transfer::open(plan).await {
-                Ok(opened) => SourcePlan::Opened { what, opened },
+        let placeholder = SourcePlan::Failed {
+            what: what.clone(),
+            error: crate::host::errors::internal("the source is being opened"),
+        };
+        let started = match std::mem::replace(plan, placeholder) {
+            SourcePlan::Planned(planned) => match planned.open().await {
+                Ok(reading) => SourcePlan::Opened { what, reading },
                 Err(error) => SourcePlan::Failed { what, error },
             },
+            already => already,
         };
         let outcome = match &started {
             SourcePlan::Failed { error, .. } => Err(error.clone()),
@@ -163,7 +121,7 @@ impl wit::HostSource for StepState {
 
 impl wit::HostSink for StepState {
     async fn describe(&mut self, sink: Resource<SinkPlan>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&sink)?.describe())
+        Ok(self.table.get(&sink)?.0.describe())
     }
 
     async fn drop(&mut self, sink: Resource<SinkPlan>) -> wasmtime::Result<()> {

@@ -7,6 +7,7 @@
 mod convert;
 mod guard;
 pub mod ova_changes;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -401,11 +402,11 @@ impl wit::HostPool for StepState {
             Compression::Gzip => VmCompression::Gzip,
             Compression::Zstd => VmCompression::Zstd,
         };
-        let plan = SourcePlan::VmExport {
+        let plan = SourcePlan::new(transfer::VmExport {
             pool,
             vm: Ref::new(vm),
             compression,
-        };
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 
@@ -417,12 +418,12 @@ impl wit::HostPool for StepState {
         base: Option<String>,
     ) -> Answer<Resource<SourcePlan>> {
         let pool = self.pool(&grant)?;
-        let plan = SourcePlan::VdiExport {
+        let plan = SourcePlan::new(transfer::VdiExport {
             pool,
             vdi: Ref::new(vdi),
             format: raw_format(format),
             base: base.map(Ref::new),
-        };
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 
@@ -432,11 +433,12 @@ impl wit::HostPool for StepState {
         sr: String,
     ) -> Answer<Resource<SinkPlan>> {
         let pool = self.pool(&grant)?;
-        let plan = SinkPlan::VmImport {
+        let plan = SinkPlan::new(transfer::VmImport {
             pool,
             sr: Ref::new(sr),
             changes: None,
-        };
+            objects: self.env.objects.clone(),
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 
@@ -447,11 +449,12 @@ impl wit::HostPool for StepState {
         changes: VmChanges,
     ) -> Answer<Resource<SinkPlan>> {
         let pool = self.pool(&grant)?;
-        let plan = SinkPlan::VmImport {
+        let plan = SinkPlan::new(transfer::VmImport {
             pool,
             sr: Ref::new(sr),
             changes: Some(changes),
-        };
+            objects: self.env.objects.clone(),
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 
@@ -467,11 +470,11 @@ impl wit::HostPool for StepState {
         if let Err(refused) = env.guard_vdi(&pool, &vdi, "an import into").await {
             return Ok(Err(refused));
         }
-        let plan = SinkPlan::VdiImport {
+        let plan = SinkPlan::new(transfer::VdiImport {
             pool,
             vdi,
             format: raw_format(format),
-        };
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 

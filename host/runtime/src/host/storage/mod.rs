@@ -1,0 +1,192 @@
+//! The `storage` interface: a component's granted remotes, over `lifeboat-remote`'s backends.
+//! Every path a component names is parsed as a [`RemotePath`] (never absolute, never `..`)
+//! and resolved by the backend inside the remote's root (a local folder's links included);
+//! a path that tries to leave is refused as `permission-denied`.
+
+mod transfer;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lifeboat_remote::{EntryKind, RemoteError, RemoteErrorKind, RemotePath};
+use wasmtime::component::Resource;
+
+use crate::bindings::storage::{self as wit, Entry};
+use crate::bindings::types::Error;
+use crate::grants::RemoteConnection;
+use crate::host::errors;
+use crate::host::transfers::{SinkPlan, SourcePlan};
+use crate::state::StepState;
+
+/// Largest file `read` returns; bigger files go through `open` and `transfers.copy`.
+const MAX_READ: u64 = 16 * 1024 * 1024;
+
+/// A granted remote, as the component holds it.
+pub struct RemoteGrant {
+    connection: Arc<RemoteConnection>,
+}
+
+type Answer<T> = wasmtime::Result<Result<T, Error>>;
+
+impl StepState {
+    fn remote(&self, grant: &Resource<RemoteGrant>) -> wasmtime::Result<Arc<RemoteConnection>> {
+        Ok(self.table.get(grant)?.connection.clone())
+    }
+
+    /// `path` as a path inside `remote`, or the refusal.
+    fn remote_path(&self, remote: &RemoteConnection, path: &str) -> Result<RemotePath, Error> {
+        RemotePath::parse(path).map_err(|error| self.remote_error(remote, error))
+    }
+
+    /// A remote's failure as the component sees it; refusals are recorded as the guards'.
+    fn remote_error(&self, remote: &RemoteConnection, error: RemoteError) -> Error {
+        let message = match &error {
+            RemoteError::BadPath { .. } => format!("{}: {error}", remote.name),
+            _ => error.to_string(),
+        };
+        match error.kind() {
+            RemoteErrorKind::Denied => self.refuse(&message),
+            RemoteErrorKind::InvalidInput if matches!(error, RemoteError::BadPath { .. }) => {
+                self.refuse(&message)
+            }
+            RemoteErrorKind::NotFound => errors::not_found(message),
+            RemoteErrorKind::InvalidInput => errors::invalid_input(message),
+            RemoteErrorKind::Locked | RemoteErrorKind::Storage => errors::internal(message),
+        }
+    }
+}
+
+/// Runs `call` on the remote of `grant` with `path` checked, and maps its failure.
+macro_rules! on_path {
+    ($state:expr, $grant:expr, $path:expr, |$remote:ident, $checked:ident| $call:expr) => {{
+        let $remote = $state.remote(&$grant)?;
+        let $checked = match $state.remote_path(&$remote, &$path) {
+            Ok(checked) => checked,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        Ok($call.map_err(|error| $state.remote_error(&$remote, error)))
+    }};
+}
+
+impl wit::Host for StepState {}
+
+impl wit::HostRemote for StepState {
+    async fn connect(&mut self, connection: String) -> Answer<Resource<RemoteGrant>> {
+        let Some(granted) = self.env.grants.remote(&connection).cloned() else {
+            return Ok(Err(self.refuse(&format!(
+                "connection {connection:?}: this step is not granted it (add it to the step's allow.remotes)"
+            ))));
+        };
+        Ok(Ok(self.table.push(RemoteGrant {
+            connection: granted,
+        })?))
+    }
+
+    async fn name(&mut self, grant: Resource<RemoteGrant>) -> wasmtime::Result<String> {
+        Ok(self.remote(&grant)?.name.clone())
+    }
+
+    async fn list(&mut self, grant: Resource<RemoteGrant>, dir: String) -> Answer<Vec<Entry>> {
+        on_path!(self, grant, dir, |remote, dir| remote
+            .backend
+            .list(&dir)
+            .await
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|entry| Entry {
+                        name: entry.name,
+                        is_dir: entry.kind == EntryKind::Dir,
+                        size: entry.size,
+                    })
+                    .collect()
+            }))
+    }
+
+    async fn read(&mut self, grant: Resource<RemoteGrant>, path: String) -> Answer<Vec<u8>> {
+        let answer: Answer<Vec<u8>> = on_path!(self, grant, path, |remote, path| remote
+            .backend
+            .read(&path, MAX_READ)
+            .await
+            .map(|data| data.to_vec()));
+        Ok(answer?.map_err(|mut error| {
+            if error.message.contains("read whole") {
+                error.message.push_str("; use `open`");
+            }
+            error
+        }))
+    }
+
+    async fn write(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        path: String,
+        data: Vec<u8>,
+    ) -> Answer<()> {
+        on_path!(self, grant, path, |remote, path| remote
+            .backend
+            .write(&path, Bytes::from(data))
+            .await)
+    }
+
+    async fn delete(&mut self, grant: Resource<RemoteGrant>, path: String) -> Answer<()> {
+        on_path!(self, grant, path, |remote, path| remote
+            .backend
+            .delete(&path)
+            .await)
+    }
+
+    async fn rename(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        from: String,
+        to: String,
+    ) -> Answer<()> {
+        let remote = self.remote(&grant)?;
+        let (from, to) = match (
+            self.remote_path(&remote, &from),
+            self.remote_path(&remote, &to),
+        ) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(refused), _) | (_, Err(refused)) => return Ok(Err(refused)),
+        };
+        Ok(remote
+            .backend
+            .rename(&from, &to)
+            .await
+            .map_err(|error| self.remote_error(&remote, error)))
+    }
+
+    async fn open(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        path: String,
+    ) -> Answer<Resource<SourcePlan>> {
+        let remote = self.remote(&grant)?;
+        let path = match self.remote_path(&remote, &path) {
+            Ok(path) => path,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let plan = SourcePlan::new(transfer::RemoteFile { remote, path });
+        Ok(Ok(self.table.push(plan)?))
+    }
+
+    async fn create(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        path: String,
+    ) -> Answer<Resource<SinkPlan>> {
+        let remote = self.remote(&grant)?;
+        let path = match self.remote_path(&remote, &path) {
+            Ok(path) => path,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let plan = SinkPlan::new(transfer::RemoteFile { remote, path });
+        Ok(Ok(self.table.push(plan)?))
+    }
+
+    async fn drop(&mut self, grant: Resource<RemoteGrant>) -> wasmtime::Result<()> {
+        self.table.delete(grant)?;
+        Ok(())
+    }
+}
