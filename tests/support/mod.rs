@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use lifeboat_pipeline::run::{
-    Connecting, Connector, RunEvent, RunOptions, RunReport, RunSink, Runner,
+    ConnectError, Connecting, Connector, RunEvent, RunOptions, RunReport, RunSink, Runner,
 };
 use lifeboat_pipeline::{Pipeline, ResolvedXapi};
 use lifeboat_runtime::{Runtime, RuntimeOptions};
@@ -78,10 +78,13 @@ impl Connector for SimConnector {
                     .connect(name, connection)
                     .await;
             };
-            let url = url.parse().map_err(|e| format!("{e}"))?;
-            Client::connect(ConnectOptions::new(url, username.clone(), password.clone()))
-                .await
-                .map_err(|error| format!("connection {name:?}: {error}"))
+            let url = url
+                .parse()
+                .map_err(|error: url::ParseError| ConnectError::Other(Box::new(error)))?;
+            Ok(
+                Client::connect(ConnectOptions::new(url, username.clone(), password.clone()))
+                    .await?,
+            )
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Files that appear whole or not at all: written under a temporary name in the target's folder,
-//! made durable, then renamed over the target.
+//! made durable, then renamed over the target, and the rename made durable by syncing the
+//! folder. This is the one atomic write of Lifeboat's local files (VHDs, merge states, the
+//! component cache, the simulator's saved state); remotes have theirs in `lifeboat-remote`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,8 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `target` (as `.<name>.partial` beside it).
+    /// Starts writing `target` (as `.<name>.<unique>.partial` beside it: two writers of one
+    /// target never share a temporary file).
     pub fn create(target: impl AsRef<Path>) -> Result<Self> {
         let target = target.as_ref().to_path_buf();
         let name = target.file_name().ok_or_else(|| {
@@ -27,9 +30,13 @@ impl AtomicFile {
         })?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
-        temp_name.push(".partial");
+        temp_name.push(format!(".{}.partial", unique_suffix()));
         let temp = target.with_file_name(temp_name);
-        let file = File::create(&temp).at(&temp)?;
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .at(&temp)?;
         Ok(AtomicFile {
             file,
             temp,
@@ -81,4 +88,15 @@ pub fn sync_parent(path: &Path) -> Result<()> {
         _ => Path::new("."),
     };
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// `<process id>-<counter>`: unique among this machine's writers at any one time.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -6,9 +6,12 @@
 //! sha256 and the engine's compatibility hash (wasmtime's version and every setting that
 //! changes the machine code): a second run, or a run with the same engine in another process,
 //! compiles nothing, and an artefact from another engine or version is never even looked at.
+//!
+//! An artefact is machine code that is loaded without checks, so the cache is used only in a
+//! folder that this user owns and nobody else may write (a planted artefact would run as this
+//! user). Elsewhere components are compiled every time and a warning says why.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -37,13 +40,16 @@ impl ComponentCache {
     }
 
     /// The cache in the user's cache directory (`$XDG_CACHE_HOME/lifeboat/components`, else
-    /// `~/.cache/lifeboat/components`), or in the system's temporary directory without a home.
+    /// `~/.cache/lifeboat/components`), or without a home in `lifeboat-<uid>/components` in the
+    /// system's temporary directory, a folder private to the user.
     pub fn default_location() -> Self {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        ComponentCache::new(base.join("lifeboat").join("components"))
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        ComponentCache::new(location(
+            std::env::var_os("XDG_CACHE_HOME"),
+            std::env::var_os("HOME"),
+            uid,
+        ))
     }
 
     pub fn dir(&self) -> &Path {
@@ -58,7 +64,14 @@ impl ComponentCache {
         wasm: &[u8],
     ) -> Result<(Component, CacheOutcome), RuntimeError> {
         let path = self.dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
-        if path.is_file() {
+        let private = match self.prepare() {
+            Ok(()) => true,
+            Err(problem) => {
+                tracing::warn!(dir = %self.dir.display(), "not using the component cache: {problem}");
+                false
+            }
+        };
+        if private && path.is_file() {
             // SAFETY: the file was written by `Engine::precompile_component` for an engine
             // with this exact compatibility hash (it is part of the name), into a directory
             // only this user writes, and renamed into place only once complete.
@@ -77,7 +90,7 @@ impl ComponentCache {
                     component: name.to_owned(),
                     problem: format!("{error:#}"),
                 })?;
-        if let Err(error) = self.store(&path, &compiled) {
+        if private && let Err(error) = self.store(&path, &compiled) {
             // A cache that cannot be written costs time, not correctness.
             tracing::warn!(dir = %self.dir.display(), %error, "cannot write the component cache");
         }
@@ -91,16 +104,57 @@ impl ComponentCache {
         Ok((component, CacheOutcome::Compiled))
     }
 
-    /// Writes an artefact under a temporary name and renames it into place, so a reader never
-    /// sees half of one.
-    fn store(&self, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut temporary = tempfile::NamedTempFile::new_in(&self.dir)?;
-        temporary.write_all(compiled)?;
-        temporary.as_file().sync_all()?;
-        temporary.persist(path).map_err(|error| error.error)?;
+    /// Creates the cache's folder (only this user may enter what it creates) and checks that
+    /// it is private: owned by this user, writable by nobody else.
+    fn prepare(&self) -> Result<(), String> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|error| format!("cannot create it: {error}"))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        for (depth, dir) in self.dir.ancestors().take(3).enumerate() {
+            let meta = std::fs::metadata(dir).map_err(|error| format!("{error}"))?;
+            // A sticky folder (/tmp) lets nobody replace another's entries: the walk stops.
+            if meta.mode() & 0o1000 != 0 {
+                break;
+            }
+            // The cache folder and its parent (made 0700 here) may be written by this user
+            // only; the grandparent (`~/.cache`, often group-writable under a user-private
+            // group) by no other user.
+            let foreign_write = if depth < 2 { 0o022 } else { 0o002 };
+            if (meta.uid() != me && meta.uid() != 0) || meta.mode() & foreign_write != 0 {
+                return Err(format!(
+                    "{} is owned by uid {} with mode {:o}: other users could plant compiled code there",
+                    dir.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ));
+            }
+        }
         Ok(())
     }
+
+    /// Writes an artefact under a temporary name and renames it into place, so a reader never
+    /// sees half of one.
+    fn store(&self, path: &Path, compiled: &[u8]) -> Result<(), lifeboat_formats::Error> {
+        lifeboat_formats::atomic::write_atomic(path, compiled)
+    }
+}
+
+/// The cache's folder for these values of `$XDG_CACHE_HOME`, `$HOME` and the user id.
+fn location(
+    xdg_cache_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+    uid: u32,
+) -> PathBuf {
+    let base = xdg_cache_home
+        .map(PathBuf::from)
+        .or_else(|| home.map(|home| Path::new(&home).join(".cache")))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("lifeboat-{uid}")));
+    base.join("lifeboat").join("components")
 }
 
 /// sha256 of the component, then sha256 of the engine's compatibility settings.
@@ -136,5 +190,55 @@ impl Hasher for Sha256Hasher {
                 .try_into()
                 .expect("a sha256 digest has 32 bytes"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_folder_others_may_write_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(dir.path().join("components"));
+        cache.prepare().unwrap();
+        let mode = std::fs::metadata(cache.dir()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "made private");
+        std::fs::set_permissions(cache.dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = cache.prepare().unwrap_err();
+        assert!(
+            refused.contains("other users could plant compiled code"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn without_a_home_the_cache_is_in_a_folder_of_its_own_user() {
+        assert_eq!(
+            location(None, None, 1042),
+            std::env::temp_dir().join("lifeboat-1042/lifeboat/components")
+        );
+        assert_eq!(
+            location(None, Some("/home/ana".into()), 1042),
+            Path::new("/home/ana/.cache/lifeboat/components")
+        );
+        assert_eq!(
+            location(
+                Some("/var/cache/ana".into()),
+                Some("/home/ana".into()),
+                1042
+            ),
+            Path::new("/var/cache/ana/lifeboat/components")
+        );
+        // The fallback is made private when first used.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(dir.path().join("lifeboat-1042/lifeboat/components"));
+        cache.prepare().unwrap();
+        for private in [cache.dir(), cache.dir().parent().unwrap()] {
+            let mode = std::fs::metadata(private).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", private.display());
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lifeboat_pipeline::ResolvedXapi;
-use lifeboat_pipeline::run::{Connecting, Connector, DirectConnector};
+use lifeboat_pipeline::run::{ConnectError, Connecting, Connector, DirectConnector};
 use lifeboat_xapi::{Client, ConnectOptions};
 
 pub struct CliConnector {
@@ -22,17 +22,15 @@ impl Connector for CliConnector {
                 self.sim_state.as_deref(),
             )
             .await
-            .map_err(|error| format!("connection {name:?}: {error}"))?;
+            .map_err(|error| ConnectError::Other(Box::new(error)))?;
             let Some(sim) = simulated else {
                 return DirectConnector.connect(name, connection).await;
             };
             let url = sim
                 .url
                 .parse()
-                .map_err(|error| format!("connection {name:?}: {error}"))?;
-            Client::connect(ConnectOptions::new(url, sim.username, sim.password))
-                .await
-                .map_err(|error| format!("connection {name:?}: {error}"))
+                .map_err(|error: url::ParseError| ConnectError::Other(Box::new(error)))?;
+            Ok(Client::connect(ConnectOptions::new(url, sim.username, sim.password)).await?)
         })
     }
 }

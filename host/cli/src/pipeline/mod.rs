@@ -166,7 +166,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             eprintln!(
                 "lifeboat: {}: {}",
                 args.pipeline.display(),
-                output.mask(&error)
+                output.mask(&error.to_string())
             );
             return ExitCode::from(2);
         }

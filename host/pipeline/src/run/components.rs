@@ -7,36 +7,36 @@ use std::sync::Arc;
 use lifeboat_runtime::{Limits, OperationComponent, PolicyComponent, Runtime};
 use sha2::{Digest, Sha256};
 
+use super::error::ComponentError;
 use crate::model::{ComponentRef, Pipeline};
 
 /// The built-in retention policy used when a step names none.
 pub const DEFAULT_POLICY: &str = "keep-last";
 
 /// The bytes of the component `reference` names, checked.
-pub fn bytes(pipeline: &Pipeline, reference: &ComponentRef) -> Result<Arc<[u8]>, String> {
+pub fn bytes(pipeline: &Pipeline, reference: &ComponentRef) -> Result<Arc<[u8]>, ComponentError> {
     match reference {
         ComponentRef::Builtin(name) => lifeboat_builtins::builtin(name)
             .map(Arc::from)
-            .ok_or_else(|| format!("{name:?} is not a built-in component")),
+            .ok_or_else(|| ComponentError::NotBuiltin { name: name.clone() }),
         ComponentRef::Component(name) => {
             let source = pipeline
                 .components
                 .get(name)
-                .ok_or_else(|| format!("component {name:?} is not declared"))?;
-            let bytes = std::fs::read(&source.path).map_err(|error| {
-                format!(
-                    "component {name:?}: cannot read {}: {error}",
-                    source.path.display()
-                )
+                .ok_or_else(|| ComponentError::Undeclared { name: name.clone() })?;
+            let bytes = std::fs::read(&source.path).map_err(|error| ComponentError::Read {
+                name: name.clone(),
+                path: source.path.clone(),
+                error,
             })?;
             let digest: [u8; 32] = Sha256::digest(&bytes).into();
             if digest != source.digest.0 {
-                return Err(format!(
-                    "component {name:?}: {} has digest sha256:{}, not the sha256:{} the pipeline pins; refusing to run it",
-                    source.path.display(),
-                    hex(&digest),
-                    hex(&source.digest.0)
-                ));
+                return Err(ComponentError::DigestMismatch {
+                    name: name.clone(),
+                    path: source.path.clone(),
+                    actual: hex(&digest),
+                    pinned: hex(&source.digest.0),
+                });
             }
             Ok(bytes.into())
         }
@@ -66,15 +66,13 @@ impl Loaded {
         runtime: &Runtime,
         pipeline: &Pipeline,
         reference: &ComponentRef,
-    ) -> Result<Arc<OperationComponent>, String> {
+    ) -> Result<Arc<OperationComponent>, ComponentError> {
         let key = name(reference).to_owned();
         if let Some(loaded) = self.operations.get(&key) {
             return Ok(loaded.clone());
         }
         let wasm = bytes(pipeline, reference)?;
-        let (operation, _) = runtime
-            .load_operation(&key, &wasm)
-            .map_err(|error| error.to_string())?;
+        let (operation, _) = runtime.load_operation(&key, &wasm)?;
         let operation = Arc::new(operation);
         self.operations.insert(key, operation.clone());
         Ok(operation)
@@ -85,7 +83,7 @@ impl Loaded {
         runtime: &Runtime,
         pipeline: &Pipeline,
         reference: Option<&ComponentRef>,
-    ) -> Result<Arc<PolicyComponent>, String> {
+    ) -> Result<Arc<PolicyComponent>, ComponentError> {
         let default = ComponentRef::Builtin(DEFAULT_POLICY.to_owned());
         let reference = reference.unwrap_or(&default);
         let key = name(reference).to_owned();
@@ -93,9 +91,7 @@ impl Loaded {
             return Ok(loaded.clone());
         }
         let wasm = bytes(pipeline, reference)?;
-        let (policy, _) = runtime
-            .load_policy(&key, &wasm, Limits::POLICY)
-            .map_err(|error| error.to_string())?;
+        let (policy, _) = runtime.load_policy(&key, &wasm, Limits::POLICY)?;
         self.policies.insert(key, policy.clone());
         Ok(policy)
     }

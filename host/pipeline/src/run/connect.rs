@@ -11,15 +11,16 @@ use lifeboat_xapi::{Client, ConnectOptions};
 use lifeboat_remote::{LocalFolder, RemoteUrl, S3Credentials, S3Store};
 use lifeboat_runtime::RemoteConnection;
 
+use super::error::{ConnectError, RunError};
 use crate::resolved::{ResolvedRemote, ResolvedXapi};
 
 /// A connection attempt in progress.
-pub type Connecting<'a> = Pin<Box<dyn Future<Output = Result<Client, String>> + Send + 'a>>;
+pub type Connecting<'a> = Pin<Box<dyn Future<Output = Result<Client, ConnectError>> + Send + 'a>>;
 
 /// Logs in to the pool of a connection.
 pub trait Connector: Send + Sync {
-    /// Connects to `connection` (named `name` in the pipeline). Errors say what failed and
-    /// never hold a secret.
+    /// Connects to `connection` (named `name` in the pipeline, which the caller's error names).
+    /// Errors say what failed and never hold a secret.
     fn connect<'a>(&'a self, name: &'a str, connection: &'a ResolvedXapi) -> Connecting<'a>;
 }
 
@@ -27,23 +28,17 @@ pub trait Connector: Send + Sync {
 pub struct DirectConnector;
 
 impl Connector for DirectConnector {
-    fn connect<'a>(&'a self, name: &'a str, connection: &'a ResolvedXapi) -> Connecting<'a> {
-        Box::pin(async move {
-            let options = options(name, connection)?;
-            Client::connect(options)
-                .await
-                .map_err(|error| format!("connection {name:?}: {error}"))
-        })
+    fn connect<'a>(&'a self, _name: &'a str, connection: &'a ResolvedXapi) -> Connecting<'a> {
+        Box::pin(async move { Ok(Client::connect(options(connection)?).await?) })
     }
 }
 
 /// The client's options for a resolved connection.
-fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, String> {
+fn options(connection: &ResolvedXapi) -> Result<ConnectOptions, ConnectError> {
     let (Some(username), Some(password)) = (&connection.username, &connection.password) else {
-        return Err(format!(
-            "connection {name:?}: {} needs a username and a password",
-            connection.url
-        ));
+        return Err(ConnectError::MissingCredentials {
+            url: connection.url.to_string(),
+        });
     };
     let mut options = ConnectOptions::new(
         connection.url.clone(),
@@ -56,13 +51,15 @@ fn options(name: &str, connection: &ResolvedXapi) -> Result<ConnectOptions, Stri
 
 /// Opens the remote `name`: a local folder (created if missing, as a first backup needs) or an
 /// S3 bucket.
-pub(super) fn remote(name: &str, remote: &ResolvedRemote) -> Result<RemoteConnection, String> {
+pub(super) fn remote(name: &str, remote: &ResolvedRemote) -> Result<RemoteConnection, RunError> {
     let backend: Arc<dyn lifeboat_remote::Backend> = match &remote.url {
         RemoteUrl::Local(root) => {
-            std::fs::create_dir_all(root).map_err(|error| {
-                format!("remote {name:?}: cannot create {}: {error}", root.display())
+            std::fs::create_dir_all(root).map_err(|error| RunError::RemoteFolder {
+                name: name.to_owned(),
+                path: root.clone(),
+                error,
             })?;
-            Arc::new(LocalFolder::open(name, root).map_err(|error| error.to_string())?)
+            Arc::new(LocalFolder::open(name, root)?)
         }
         RemoteUrl::S3(location) => {
             let credentials = match (&remote.access_key, &location.access_key, &remote.secret_key) {
@@ -73,10 +70,7 @@ pub(super) fn remote(name: &str, remote: &ResolvedRemote) -> Result<RemoteConnec
                 }),
                 _ => None,
             };
-            Arc::new(
-                S3Store::open(name, location, credentials, &remote.tls)
-                    .map_err(|error| error.to_string())?,
-            )
+            Arc::new(S3Store::open(name, location, credentials, &remote.tls)?)
         }
     };
     Ok(RemoteConnection {

@@ -8,6 +8,7 @@
 
 mod components;
 mod connect;
+mod error;
 mod events;
 mod select;
 mod step;
@@ -30,6 +31,7 @@ use crate::secrets::Secrets;
 
 pub use components::DEFAULT_POLICY;
 pub use connect::{Connecting, Connector, DirectConnector};
+pub use error::{ComponentError, ConnectError, RunError};
 pub use events::{JobEvent, RunEvent, RunSink, RunStatus};
 pub use select::SelectedVm;
 pub use step::ItemReport;
@@ -87,7 +89,7 @@ pub struct Runner {
 }
 
 /// The schedule id of a run; see [`RunOptions::schedule`].
-pub fn schedule_id(pipeline: &Pipeline, schedule: Option<&str>) -> Result<String, String> {
+pub fn schedule_id(pipeline: &Pipeline, schedule: Option<&str>) -> Result<String, RunError> {
     match schedule {
         Some(name) => pipeline
             .schedules
@@ -95,14 +97,14 @@ pub fn schedule_id(pipeline: &Pipeline, schedule: Option<&str>) -> Result<String
             .map(|schedule| schedule.id.clone())
             .ok_or_else(|| {
                 let known: Vec<&str> = pipeline.schedules.keys().map(String::as_str).collect();
-                format!(
-                    "the pipeline has no schedule {name:?} (it has: {})",
-                    if known.is_empty() {
+                RunError::UnknownSchedule {
+                    name: name.to_owned(),
+                    known: if known.is_empty() {
                         "none".into()
                     } else {
                         known.join(", ")
-                    }
-                )
+                    },
+                }
             }),
         None if pipeline.schedules.len() == 1 => Ok(pipeline
             .schedules
@@ -123,9 +125,9 @@ impl Runner {
         pipeline: &Pipeline,
         secrets: &Secrets,
         options: RunOptions,
-    ) -> Result<RunReport, String> {
+    ) -> Result<RunReport, RunError> {
         let schedule_id = schedule_id(pipeline, options.schedule.as_deref())?;
-        let connections = resolve_connections(pipeline, secrets).map_err(|e| e.to_string())?;
+        let connections = resolve_connections(pipeline, secrets)?;
         let run_id = uuid::Uuid::new_v4().to_string();
         let clock = options
             .now_ms
@@ -286,7 +288,7 @@ impl Run<'_> {
     async fn prepare<'s>(
         &mut self,
         step: &'s Step,
-    ) -> Result<(step::StepRun<'s>, Vec<Option<SelectedVm>>), String> {
+    ) -> Result<(step::StepRun<'s>, Vec<Option<SelectedVm>>), RunError> {
         let runtime = &self.runner.runtime;
         let operation = self.loaded.operation(runtime, self.pipeline, &step.uses)?;
         let policy = self
@@ -303,8 +305,12 @@ impl Run<'_> {
             None => vec![None],
             Some(selection) => {
                 let pool = self.pool(&selection.pool).await?;
-                let found =
-                    select::select(&pool.client, &selection.filter, &self.context.job_id).await?;
+                let found = select::select(&pool.client, &selection.filter, &self.context.job_id)
+                    .await
+                    .map_err(|error| RunError::ListVms {
+                        pool: selection.pool.clone(),
+                        error: Box::new(error),
+                    })?;
                 for vm in &found.own_copies {
                     let task = self.log.start(
                         None,
@@ -317,11 +323,10 @@ impl Run<'_> {
                     );
                 }
                 if !found.missing.is_empty() {
-                    return Err(format!(
-                        "the pool {} has no VM {}",
-                        selection.pool,
-                        found.missing.join(", ")
-                    ));
+                    return Err(RunError::MissingVms {
+                        pool: selection.pool.clone(),
+                        vms: found.missing,
+                    });
                 }
                 self.log.info(
                     "vms",
@@ -351,19 +356,29 @@ impl Run<'_> {
     }
 
     /// The logged-in connection `name`, connecting on first use.
-    async fn pool(&mut self, name: &str) -> Result<Arc<PoolConnection>, String> {
+    async fn pool(&mut self, name: &str) -> Result<Arc<PoolConnection>, RunError> {
         if let Some(pool) = self.pools.get(name) {
             return Ok(pool.clone());
         }
         let Some(ResolvedConnection::Xapi(connection)) = self.connections.get(name) else {
-            return Err(format!("connection {name:?} is not a pool connection"));
+            return Err(RunError::WrongKind {
+                name: name.to_owned(),
+                expected: "pool connection",
+            });
         };
         let client = tokio::time::timeout(
             CONNECT_TIMEOUT,
             self.runner.connector.connect(name, connection),
         )
         .await
-        .map_err(|_| format!("connection {name:?}: no answer within {CONNECT_TIMEOUT:?}"))??;
+        .map_err(|_| RunError::ConnectTimeout {
+            name: name.to_owned(),
+            timeout: CONNECT_TIMEOUT,
+        })?
+        .map_err(|error| RunError::Connect {
+            name: name.to_owned(),
+            error: Box::new(error),
+        })?;
         let pool = Arc::new(PoolConnection {
             name: name.to_owned(),
             client,
@@ -373,12 +388,15 @@ impl Run<'_> {
     }
 
     /// The remote `name`, opened on first use.
-    fn remote(&mut self, name: &str) -> Result<Arc<RemoteConnection>, String> {
+    fn remote(&mut self, name: &str) -> Result<Arc<RemoteConnection>, RunError> {
         if let Some(remote) = self.remotes.get(name) {
             return Ok(remote.clone());
         }
         let Some(ResolvedConnection::Remote(connection)) = self.connections.get(name) else {
-            return Err(format!("connection {name:?} is not a remote"));
+            return Err(RunError::WrongKind {
+                name: name.to_owned(),
+                expected: "remote",
+            });
         };
         let remote = Arc::new(connect::remote(name, connection)?);
         self.remotes.insert(name.to_owned(), remote.clone());

@@ -24,11 +24,12 @@ pub struct Selection {
 
 /// Selects the VMs of `client`'s pool that `filter` asks for: never templates, snapshots or
 /// control domains, nor the replicas the job `job_id` made (marked and blocked from starting).
-pub async fn select(client: &Client, filter: &VmFilter, job_id: &str) -> Result<Selection, String> {
-    let all = client
-        .get_all_records::<Vm>()
-        .await
-        .map_err(|error| format!("cannot list the pool's VMs: {error}"))?;
+pub async fn select(
+    client: &Client,
+    filter: &VmFilter,
+    job_id: &str,
+) -> Result<Selection, lifeboat_xapi::Error> {
+    let all = client.get_all_records::<Vm>().await?;
     let candidates = all
         .values()
         .filter(|vm| !vm.is_a_template && !vm.is_a_snapshot && !vm.is_control_domain);

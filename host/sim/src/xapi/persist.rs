@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use lifeboat_formats::atomic::AtomicFile;
 use lifeboat_formats::xmlrpc::Value;
 use lifeboat_xapi::wire::json::{from_json, to_json};
 use serde::{Deserialize, Serialize};
@@ -173,22 +174,12 @@ pub fn save(snapshot: &Snapshot, path: &Path) -> Result<(), PersistError> {
         path: path.to_owned(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".db-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(error)?;
-    let mut writer = std::io::BufWriter::new(file.as_file_mut());
+    let file = AtomicFile::create(path).map_err(|e| error(std::io::Error::other(e)))?;
+    let mut writer = std::io::BufWriter::new(file.file());
     serde_json::to_writer(&mut writer, snapshot).map_err(|e| error(e.into()))?;
     writer.flush().map_err(error)?;
     drop(writer);
-    file.as_file().sync_all().map_err(error)?;
-    file.persist(path).map_err(|e| error(e.error))?;
-    // The rename itself is durable only once the folder is synced.
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(error)
+    file.commit().map_err(|e| error(std::io::Error::other(e)))
 }
 
 #[cfg(test)]
