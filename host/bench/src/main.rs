@@ -1,5 +1,7 @@
 //! `lifeboat-bench`: Lifeboat's disk operations measured side by side with reference tools in the
-//! same run, printed as ratios, with the peak resident memory of each process.
+//! same run, printed as ratios, with the peak resident memory of each process. Every speed
+//! ratio is the reference's time divided by Lifeboat's (above 1: Lifeboat is faster), and every
+//! throughput is computed from the bytes that actually move.
 //!
 //! - raw → dynamic VHD of a sparse disk with 25 % random data, against `cp --sparse=always` of the
 //!   same file and `qemu-img convert -O vpc`;
@@ -8,8 +10,8 @@
 //! - XAPI transfers of a VDI through Lifeboat's client against `curl` on the same simulator, and a
 //!   5,000-VM pool's record and event dumps ([`xapi`]);
 //! - what the sandbox costs: a no-op step against a plain call, a 200-VM DR job through the
-//!   executor against the same calls made directly, and a DR copy of a large VM against `curl`
-//!   exporting it ([`dr`]).
+//!   executor against the same calls made directly, and a DR copy of a large VM against the same
+//!   work done by `curl` (its export piped into an import) ([`dr`]).
 //!
 //! Commands run as child processes (their time is wall-clock from spawn to exit, their memory the
 //! child's `ru_maxrss`); each is run several times and the median is kept. Inputs are read once

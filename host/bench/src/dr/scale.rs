@@ -93,7 +93,7 @@ pub fn run(lifeboat: &Path, dir: &Path, runs: usize) -> Result<()> {
         reference * 1e3 / VMS as f64
     );
     println!(
-        "{label}: direct/lifeboat speed = {:.2}x (target >= 0.90)",
+        "{label}: speed (direct client time / lifeboat time) = {:.2}x (target >= 0.90)",
         reference / ours
     );
     Ok(())
