@@ -3,7 +3,7 @@
 
 use lifeboat_e2e::{Harness, Pools, component_path, digest_of, pipeline, vms};
 use lifeboat_pipeline::Pipeline;
-use lifeboat_pipeline::run::{RunStatus, StepStatus};
+use lifeboat_executor::{RunStatus, StepStatus};
 use lifeboat_runtime::TaskStatus;
 
 const FIXTURE: &str = r#"

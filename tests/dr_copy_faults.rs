@@ -7,7 +7,7 @@ use lifeboat_e2e::dr::{
     replicas, snapshots_of,
 };
 use lifeboat_e2e::{Harness, Pools, vms};
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_sim::xapi::faults::Fault;
 
 #[tokio::test]

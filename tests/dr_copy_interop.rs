@@ -6,7 +6,7 @@
 
 use lifeboat_e2e::dr::{DR_SR, JOB, NIGHTLY, START, WEB01, dr, replicas, snapshots_of, stamp};
 use lifeboat_e2e::{Harness, Pools, disks, mark, vms, xo_lists_as_replica};
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_xapi::Client;
 use lifeboat_xapi::records::{Ref, Vm};
 

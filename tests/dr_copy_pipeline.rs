@@ -7,7 +7,7 @@ use lifeboat_e2e::dr::interrupted_copy;
 use lifeboat_e2e::{
     Harness, Pools, children, disks, end_of, filename_date, parse_datetime, pipeline, raw, vms,
 };
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_xapi::records::Vm;
 use serde_json::Value;
 

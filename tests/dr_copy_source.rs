@@ -11,7 +11,7 @@ use lifeboat_e2e::dr::{
     dr_with_weekly, replicas, snapshots_of, stamp, vm,
 };
 use lifeboat_e2e::{Harness, Pools, disks, filename_date, mark, raw};
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_sim::xapi::faults::Fault;
 use lifeboat_xapi::records::{PowerState, Vdi};
 

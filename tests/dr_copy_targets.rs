@@ -9,7 +9,7 @@ use lifeboat_e2e::dr::{
     replicas, vm,
 };
 use lifeboat_e2e::{Harness, Pools, children, disks, end_of, raw, vms, warnings};
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_sim::xapi::faults::Fault;
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use lifeboat_e2e::dr::{
     DAY, DB01, DR_SR, FIXTURE, NIGHTLY, START, WEB01, dr, interrupted_copy, replicas, stamp, vm,
 };
 use lifeboat_e2e::{Harness, Pools, disks, raw, vms};
-use lifeboat_pipeline::run::RunStatus;
+use lifeboat_executor::RunStatus;
 use lifeboat_xapi::Client;
 use lifeboat_xapi::records::{PowerState, Ref, Vm};
 

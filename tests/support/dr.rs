@@ -220,7 +220,7 @@ pub async fn copied_once(vms: &[&str], srs: &[&str], settings: &str) -> crate::P
     let (report, _) = harness.run(&dr(vms, srs, settings, ""), START).await;
     assert_eq!(
         report.status,
-        lifeboat_pipeline::run::RunStatus::Success,
+        lifeboat_executor::RunStatus::Success,
         "{report:#?}"
     );
     pools

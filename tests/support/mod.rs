@@ -7,7 +7,7 @@ pub mod dr;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use lifeboat_pipeline::run::{
+use lifeboat_executor::{
     ConnectError, Connecting, Connector, RunEvent, RunOptions, RunReport, RunSink, Runner,
 };
 use lifeboat_pipeline::{Pipeline, ResolvedXapi};
@@ -74,7 +74,7 @@ impl Connector for SimConnector {
             let Some((_, url, username, password)) =
                 self.0.iter().find(|(candidate, ..)| candidate == pool)
             else {
-                return lifeboat_pipeline::run::DirectConnector
+                return lifeboat_executor::DirectConnector
                     .connect(name, connection)
                     .await;
             };

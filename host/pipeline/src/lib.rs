@@ -10,6 +10,9 @@
 //! - [`Params::substitute`]: a step's `with`, its `${{ … }}` references replaced, as JSON.
 //! - [`ids`]: the stable default ids of jobs and schedules.
 //!
+//! Running a pipeline is `lifeboat-executor`'s: this crate only reads, checks and describes the
+//! file, so that reading one needs neither wasmtime nor the built-in components.
+//!
 //! Hostile input is bounded: files over [`MAX_FILE_BYTES`] are refused, and YAML nesting,
 //! aliases and node counts are capped, so a bad file ends in an error, never a hang.
 
@@ -22,7 +25,6 @@ mod location;
 pub mod model;
 mod read;
 mod resolved;
-pub mod run;
 mod schema;
 pub mod secrets;
 mod template;
@@ -33,6 +35,8 @@ pub use digest::{NotADigest, Sha256Digest};
 pub use location::Location;
 pub use model::{Params, Pipeline};
 pub use read::MAX_FILE_BYTES;
-pub use resolved::{MissingSecret, ResolvedConnection, ResolvedXapi, resolve_connections};
+pub use resolved::{
+    MissingSecret, ResolvedConnection, ResolvedRemote, ResolvedXapi, resolve_connections,
+};
 pub use schema::{schema, schema_text};
 pub use secrets::{Masker, Secret, Secrets, resolve_secrets};

@@ -17,6 +17,7 @@ pub mod operation {
             "lifeboat:plugin/transfers.sink": crate::host::transfers::SinkPlan,
             "lifeboat:plugin/xapi.pool": crate::host::xapi::PoolGrant,
             "lifeboat:plugin/storage.remote": crate::host::storage::RemoteGrant,
+            "lifeboat:plugin/storage.folder-lock": crate::host::storage::HeldLock,
         },
     });
 }

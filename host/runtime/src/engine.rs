@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{operation, policy as policy_world};
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::error::RuntimeError;
-use crate::host::tasks::TasksData;
 use crate::limits::Limits;
 use crate::operation::OperationComponent;
 use crate::policy::{self, PolicyComponent, PolicyState};
@@ -192,15 +191,13 @@ impl Drop for Runtime {
     }
 }
 
-/// Links everything an operation may import: WASI (empty) and Lifeboat's interfaces.
+/// Links everything an operation may import: WASI (empty) and every capability of
+/// [`crate::host::CAPABILITIES`].
 fn link_operation(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
-    use crate::bindings::{clock, policy_host, storage, tasks, transfers, xapi};
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    tasks::add_to_linker::<StepState, TasksData>(linker, StepState::tasks)?;
-    clock::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
-    transfers::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
-    xapi::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
-    storage::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
-    policy_host::add_to_linker::<StepState, HasSelf<StepState>>(linker, |state| state)?;
+    for capability in crate::host::CAPABILITIES {
+        (capability.link)(linker)
+            .map_err(|error| error.context(format!("linking the {} interface", capability.name)))?;
+    }
     Ok(())
 }

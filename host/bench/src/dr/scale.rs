@@ -19,7 +19,7 @@ use futures_util::stream::BoxStream;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lifeboat_formats::xva::{OvaXml, OvaXmlEditor, Pushed};
 use lifeboat_pipeline::Pipeline;
-use lifeboat_pipeline::run::{
+use lifeboat_executor::{
     DirectConnector, RunEvent, RunOptions, RunSink, RunStatus, Runner, schedule_id,
 };
 use lifeboat_runtime::{ComponentCache, Limits, Runtime, RuntimeOptions};

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lifeboat_pipeline::ResolvedXapi;
-use lifeboat_pipeline::run::{ConnectError, Connecting, Connector, DirectConnector};
+use lifeboat_executor::{ConnectError, Connecting, Connector, DirectConnector};
 use lifeboat_xapi::{Client, ConnectOptions};
 
 pub struct CliConnector {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use lifeboat_pipeline::Pipeline;
-use lifeboat_pipeline::run::{RunOptions, RunStatus, Runner};
+use lifeboat_executor::{RunOptions, RunStatus, Runner};
 use lifeboat_runtime::{Runtime, RuntimeOptions};
 
 /// Exit codes of `lifeboat run` (and `validate`), for job runners.

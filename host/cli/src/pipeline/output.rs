@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lifeboat_pipeline::Masker;
-use lifeboat_pipeline::run::{RunEvent, RunSink};
+use lifeboat_executor::{RunEvent, RunSink};
 use lifeboat_runtime::{Event, TaskStatus};
 
 /// The run's event sink.

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use lifeboat_pipeline::Pipeline;
-use lifeboat_pipeline::run::{RunReport, StepStatus};
+use lifeboat_executor::{RunReport, StepStatus};
 use lifeboat_runtime::TaskStatus;
 
 pub fn render(pipeline: &Pipeline, report: &RunReport) -> String {

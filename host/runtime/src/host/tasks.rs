@@ -65,6 +65,13 @@ pub struct TasksView<'a> {
 /// Selects [`TasksView`] as the data the `tasks` bindings work on.
 pub struct TasksData;
 
+/// Links the `tasks` interface, through its view of the store's state.
+pub(crate) fn link(
+    linker: &mut wasmtime::component::Linker<crate::state::StepState>,
+) -> wasmtime::Result<()> {
+    crate::bindings::tasks::add_to_linker::<_, TasksData>(linker, crate::state::StepState::tasks)
+}
+
 impl HasData for TasksData {
     type Data<'a> = TasksView<'a>;
 }

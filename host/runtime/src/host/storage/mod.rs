@@ -7,11 +7,13 @@ mod transfer;
 
 use std::sync::Arc;
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use bytes::Bytes;
-use lifeboat_remote::{EntryKind, RemoteError, RemoteErrorKind, RemotePath};
+use lifeboat_remote::{EntryKind, FolderLock, RemoteError, RemoteErrorKind, RemotePath};
 use wasmtime::component::Resource;
 
-use crate::bindings::storage::{self as wit, Entry};
+use crate::bindings::storage::{self as wit, Entry, EntryInfo};
 use crate::bindings::types::Error;
 use crate::grants::RemoteConnection;
 use crate::host::errors;
@@ -24,6 +26,29 @@ const MAX_READ: u64 = 16 * 1024 * 1024;
 /// A granted remote, as the component holds it.
 pub struct RemoteGrant {
     connection: Arc<RemoteConnection>,
+}
+
+/// A folder's lock, as the component holds it: released when released or dropped.
+pub struct HeldLock {
+    remote: Arc<RemoteConnection>,
+    lock: Option<FolderLock>,
+}
+
+/// The longest lease a component may ask for: a day (a lock outlives a dead holder by its
+/// lease).
+const MAX_LEASE_SECONDS: u32 = 24 * 3600;
+
+fn entry_info(entry: lifeboat_remote::Entry) -> EntryInfo {
+    EntryInfo {
+        name: entry.name,
+        is_dir: entry.kind == EntryKind::Dir,
+        size: entry.size,
+        modified_ms: entry.modified.and_then(|time| {
+            time.duration_since(UNIX_EPOCH)
+                .ok()
+                .and_then(|since| u64::try_from(since.as_millis()).ok())
+        }),
+    }
 }
 
 type Answer<T> = wasmtime::Result<Result<T, Error>>;
@@ -167,7 +192,11 @@ impl wit::HostRemote for StepState {
             Ok(path) => path,
             Err(refused) => return Ok(Err(refused)),
         };
-        let plan = SourcePlan::new(transfer::RemoteFile { remote, path });
+        let plan = SourcePlan::new(transfer::RemoteFile {
+            remote,
+            path,
+            range: None,
+        });
         Ok(Ok(self.table.push(plan)?))
     }
 
@@ -181,12 +210,103 @@ impl wit::HostRemote for StepState {
             Ok(path) => path,
             Err(refused) => return Ok(Err(refused)),
         };
-        let plan = SinkPlan::new(transfer::RemoteFile { remote, path });
+        let plan = SinkPlan::new(transfer::RemoteFile {
+            remote,
+            path,
+            range: None,
+        });
         Ok(Ok(self.table.push(plan)?))
+    }
+
+    async fn list_entries(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        dir: String,
+    ) -> Answer<Vec<EntryInfo>> {
+        on_path!(self, grant, dir, |remote, dir| remote
+            .backend
+            .list(&dir)
+            .await
+            .map(|entries| entries.into_iter().map(entry_info).collect()))
+    }
+
+    async fn stat(&mut self, grant: Resource<RemoteGrant>, path: String) -> Answer<EntryInfo> {
+        on_path!(self, grant, path, |remote, path| remote
+            .backend
+            .stat(&path)
+            .await
+            .map(entry_info))
+    }
+
+    async fn open_range(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        path: String,
+        offset: u64,
+        length: u64,
+    ) -> Answer<Resource<SourcePlan>> {
+        let remote = self.remote(&grant)?;
+        let path = match self.remote_path(&remote, &path) {
+            Ok(path) => path,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let range = Some(offset..offset.saturating_add(length));
+        let plan = SourcePlan::new(transfer::RemoteFile {
+            remote,
+            path,
+            range,
+        });
+        Ok(Ok(self.table.push(plan)?))
+    }
+
+    async fn lock(
+        &mut self,
+        grant: Resource<RemoteGrant>,
+        dir: String,
+        lease_seconds: u32,
+    ) -> Answer<Resource<HeldLock>> {
+        let remote = self.remote(&grant)?;
+        let dir = match self.remote_path(&remote, &dir) {
+            Ok(dir) => dir,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        if lease_seconds == 0 || lease_seconds > MAX_LEASE_SECONDS {
+            return Ok(Err(errors::invalid_input(format!(
+                "a lock's lease is 1 to {MAX_LEASE_SECONDS} seconds, not {lease_seconds}"
+            ))));
+        }
+        let lease = Duration::from_secs(u64::from(lease_seconds));
+        match remote.backend.lock(&dir, lease).await {
+            Ok(lock) => Ok(Ok(self.table.push(HeldLock {
+                remote,
+                lock: Some(lock),
+            })?)),
+            Err(error) => Ok(Err(self.remote_error(&remote, error))),
+        }
     }
 
     async fn drop(&mut self, grant: Resource<RemoteGrant>) -> wasmtime::Result<()> {
         self.table.delete(grant)?;
+        Ok(())
+    }
+}
+
+impl wit::HostFolderLock for StepState {
+    async fn release(&mut self, held: Resource<HeldLock>) -> Answer<()> {
+        let held = self.table.get_mut(&held)?;
+        let remote = held.remote.clone();
+        let Some(lock) = held.lock.take() else {
+            return Ok(Ok(()));
+        };
+        Ok(lock
+            .release()
+            .await
+            .map_err(|error| self.remote_error(&remote, error)))
+    }
+
+    async fn drop(&mut self, held: Resource<HeldLock>) -> wasmtime::Result<()> {
+        // Dropping the lock releases it in the background.
+        self.table.delete(held)?;
         Ok(())
     }
 }

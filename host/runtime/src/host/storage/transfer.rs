@@ -17,10 +17,11 @@ use crate::transfer::{ByteStream, Reading, Sink, Source, Written};
 /// Read size for files.
 const FILE_CHUNK: usize = 1 << 20;
 
-/// A file of a remote.
+/// A file of a remote (as a source, the bytes of `range` only, when set).
 pub struct RemoteFile {
     pub remote: Arc<RemoteConnection>,
     pub path: RemotePath,
+    pub range: Option<std::ops::Range<u64>>,
 }
 
 impl RemoteFile {
@@ -35,14 +36,20 @@ impl RemoteFile {
 #[async_trait]
 impl Source for RemoteFile {
     fn describe(&self) -> String {
-        format!("file {} of {}", self.path, self.remote.name)
+        match &self.range {
+            Some(range) => format!(
+                "bytes {}..{} of file {} of {}",
+                range.start, range.end, self.path, self.remote.name
+            ),
+            None => format!("file {} of {}", self.path, self.remote.name),
+        }
     }
 
     async fn open(self: Box<Self>) -> Result<Reading, Error> {
         let opened = self
             .remote
             .backend
-            .open(&self.path, None)
+            .open(&self.path, self.range.clone())
             .await
             .map_err(|error| self.failed(error))?;
         Ok(Reading::plain(

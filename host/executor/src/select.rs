@@ -3,7 +3,7 @@
 use lifeboat_xapi::Client;
 use lifeboat_xapi::records::Vm;
 
-use crate::model::VmFilter;
+use lifeboat_pipeline::model::VmFilter;
 
 /// A VM selected for a run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -10,6 +10,7 @@ mod components;
 mod connect;
 mod error;
 mod events;
+mod remote;
 mod select;
 mod step;
 
@@ -24,10 +25,10 @@ use lifeboat_runtime::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::ids;
-use crate::model::{Pipeline, Step};
-use crate::resolved::{ResolvedConnection, resolve_connections};
-use crate::secrets::Secrets;
+use lifeboat_pipeline::ids;
+use lifeboat_pipeline::model::{Pipeline, Step};
+use lifeboat_pipeline::{ResolvedConnection, resolve_connections};
+use lifeboat_pipeline::secrets::Secrets;
 
 pub use components::DEFAULT_POLICY;
 pub use connect::{Connecting, Connector, DirectConnector};
@@ -209,8 +210,8 @@ fn job_mode(pipeline: &Pipeline) -> Option<&'static str> {
         .iter()
         .chain(&pipeline.finally)
         .filter_map(|step| match &step.uses {
-            crate::model::ComponentRef::Builtin(name) => lifeboat_builtins::mode(name),
-            crate::model::ComponentRef::Component(_) => None,
+            lifeboat_pipeline::model::ComponentRef::Builtin(name) => lifeboat_builtins::mode(name),
+            lifeboat_pipeline::model::ComponentRef::Component(_) => None,
         });
     let first = modes.next()?;
     modes.all(|mode| mode == first).then_some(first)
@@ -398,7 +399,7 @@ impl Run<'_> {
                 expected: "remote",
             });
         };
-        let remote = Arc::new(connect::remote(name, connection)?);
+        let remote = Arc::new(remote::open(name, connection)?);
         self.remotes.insert(name.to_owned(), remote.clone());
         Ok(remote)
     }

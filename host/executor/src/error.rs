@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::resolved::MissingSecret;
+use lifeboat_pipeline::MissingSecret;
 
-/// Why a run could not start ([`crate::run::Runner::run`]) or a step could not be prepared
+/// Why a run could not start ([`crate::Runner::run`]) or a step could not be prepared
 /// (reported as the step's error).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

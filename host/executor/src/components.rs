@@ -8,7 +8,7 @@ use lifeboat_runtime::{Limits, OperationComponent, PolicyComponent, Runtime};
 use sha2::{Digest, Sha256};
 
 use super::error::ComponentError;
-use crate::model::{ComponentRef, Pipeline};
+use lifeboat_pipeline::model::{ComponentRef, Pipeline};
 
 /// The built-in retention policy used when a step names none.
 pub const DEFAULT_POLICY: &str = "keep-last";

@@ -1,0 +1,124 @@
+//! Connections of kind `xapi`: a pool's URL, its credentials and its TLS policy.
+
+use std::path::Path;
+
+use url::Url;
+
+use super::fields::{not_for_kind, password_secret, tls_policy, username_of};
+use crate::diagnostic::Diagnostic;
+use crate::document;
+use crate::location::Located;
+use crate::model::{Connection, TlsPolicy, XapiConnection};
+use crate::validate::{Declared, Report};
+
+// A credential or TLS setting that fails its check is reported and left out; the connection
+// built without it is never used, since the pipeline is refused whenever anything is reported.
+pub(super) fn check(
+    report: &mut Report,
+    declared: &Declared<'_>,
+    name: &Located<String>,
+    connection: document::Connection,
+    base_dir: &Path,
+) -> Option<Connection> {
+    if let Some(path) = &connection.path {
+        not_for_kind(
+            report,
+            "path",
+            path.location,
+            "xapi",
+            "`url`, `username`, `password` and `tls`",
+        );
+    }
+    let username = connection
+        .username
+        .as_ref()
+        .and_then(|username| username_of(report, declared, username));
+    let password_secret = connection
+        .password
+        .as_ref()
+        .and_then(|password| password_secret(report, declared, password));
+    if let (None, Some(password)) = (&connection.username, &connection.password) {
+        report.error(password.location, "a `password` needs a `username`");
+    }
+    let Some(url_text) = connection.url else {
+        report.push(
+            Diagnostic::new(
+                name.location,
+                format!("connection `{}` needs a `url`", name.value),
+            )
+            .with_hint("`https://HOST` for a pool, or `sim://NAME` for a simulated one"),
+        );
+        return None;
+    };
+    let url = url(report, &url_text)?;
+    if url.scheme() != "sim" && (connection.username.is_none() || connection.password.is_none()) {
+        report.push(
+            Diagnostic::new(
+                name.location,
+                format!(
+                    "connection `{}` needs a `username` and a `password`",
+                    name.value
+                ),
+            )
+            .with_hint("only `sim://` pools can be reached without credentials"),
+        );
+    }
+    let tls = match connection.tls {
+        None => TlsPolicy::SystemRoots,
+        Some(tls) => {
+            if url.scheme() != "https" {
+                report.error(tls.location, "`tls` applies only to `https://` URLs");
+            }
+            tls_policy(report, tls, base_dir)?
+        }
+    };
+    Some(Connection::Xapi(XapiConnection {
+        url,
+        username,
+        password_secret,
+        tls,
+    }))
+}
+
+const URL_HINT: &str = "write `https://HOST`, `http://HOST` or `sim://NAME`";
+
+fn url(report: &mut Report, text: &Located<String>) -> Option<Url> {
+    if text.value.contains("${{") {
+        report.push(
+            Diagnostic::new(text.location, "a `url` cannot use `${{ … }}`")
+                .with_hint("write the address itself; only `username` and `password` take secrets"),
+        );
+        return None;
+    }
+    let url = match Url::parse(&text.value) {
+        Ok(url) => url,
+        Err(error) => {
+            report.push(
+                Diagnostic::new(
+                    text.location,
+                    format!("`{}` is not a URL: {error}", text.value),
+                )
+                .with_hint(URL_HINT),
+            );
+            return None;
+        }
+    };
+    if !matches!(url.scheme(), "https" | "http" | "sim") {
+        report.push(
+            Diagnostic::new(
+                text.location,
+                format!("unsupported URL scheme `{}`", url.scheme()),
+            )
+            .with_hint(URL_HINT),
+        );
+        return None;
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        report.push(
+            Diagnostic::new(text.location, format!("`{}` names no host", text.value))
+                .with_hint(URL_HINT),
+        );
+        return None;
+    }
+    Some(url)
+}
