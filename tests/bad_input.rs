@@ -2,8 +2,8 @@
 //! the job's other VMs go on, and nothing is destroyed that the job did not make.
 
 use lifeboat_e2e::{Harness, Pools, component_path, digest_of, pipeline, vms};
-use lifeboat_pipeline::Pipeline;
 use lifeboat_executor::{RunStatus, StepStatus};
+use lifeboat_pipeline::Pipeline;
 use lifeboat_runtime::TaskStatus;
 
 const FIXTURE: &str = r#"

@@ -27,8 +27,8 @@ use serde_json::json;
 
 use lifeboat_pipeline::ids;
 use lifeboat_pipeline::model::{Pipeline, Step};
-use lifeboat_pipeline::{ResolvedConnection, resolve_connections};
 use lifeboat_pipeline::secrets::Secrets;
+use lifeboat_pipeline::{ResolvedConnection, resolve_connections};
 
 pub use components::DEFAULT_POLICY;
 pub use connect::{Connecting, Connector, DirectConnector};

@@ -13,8 +13,8 @@ use lifeboat_runtime::{
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use lifeboat_pipeline::model::{ItemContext, Step, SubstitutionContext};
 use crate::select::SelectedVm;
+use lifeboat_pipeline::model::{ItemContext, Step, SubstitutionContext};
 
 /// How one item of a step ended.
 #[derive(Debug, Clone, Serialize)]

@@ -58,7 +58,10 @@ async fn probe(remote: RemoteConnection, files: &Path, wasm: &[u8]) -> serde_jso
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with('.'))
         .collect();
-    assert!(leftovers.is_empty(), "no temporary file is left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file is left: {leftovers:?}"
+    );
     outputs
 }
 
@@ -95,11 +98,20 @@ async fn a_component_built_against_0_1_0_still_runs() {
     let root = parent.path().join("remote");
     std::fs::create_dir(&root).unwrap();
     let old = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/storage-probe-plugin-0.1.0.wasm"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/storage-probe-plugin-0.1.0.wasm"),
     )
     .unwrap();
-    let outputs = probe(RemoteConnection::local("backups", &root).unwrap(), &root, &old).await;
-    assert!(outputs.get("stat").is_none(), "the old probe knows no 0.1.1 call");
+    let outputs = probe(
+        RemoteConnection::local("backups", &root).unwrap(),
+        &root,
+        &old,
+    )
+    .await;
+    assert!(
+        outputs.get("stat").is_none(),
+        "the old probe knows no 0.1.1 call"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,11 +17,11 @@ use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use lifeboat_formats::xva::{OvaXml, OvaXmlEditor, Pushed};
-use lifeboat_pipeline::Pipeline;
 use lifeboat_executor::{
     DirectConnector, RunEvent, RunOptions, RunSink, RunStatus, Runner, schedule_id,
 };
+use lifeboat_formats::xva::{OvaXml, OvaXmlEditor, Pushed};
+use lifeboat_pipeline::Pipeline;
 use lifeboat_runtime::{ComponentCache, Limits, Runtime, RuntimeOptions};
 use lifeboat_xapi::records::{Ref, Sr, VbdType, Vdi, Vm};
 use lifeboat_xapi::{Client, ImportSource, Value, VmCompression};

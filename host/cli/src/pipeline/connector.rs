@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use lifeboat_pipeline::ResolvedXapi;
 use lifeboat_executor::{ConnectError, Connecting, Connector, DirectConnector};
+use lifeboat_pipeline::ResolvedXapi;
 use lifeboat_xapi::{Client, ConnectOptions};
 
 pub struct CliConnector {

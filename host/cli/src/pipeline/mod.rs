@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use lifeboat_pipeline::Pipeline;
 use lifeboat_executor::{RunOptions, RunStatus, Runner};
+use lifeboat_pipeline::Pipeline;
 use lifeboat_runtime::{Runtime, RuntimeOptions};
 
 /// Exit codes of `lifeboat run` (and `validate`), for job runners.

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lifeboat_pipeline::Masker;
 use lifeboat_executor::{RunEvent, RunSink};
+use lifeboat_pipeline::Masker;
 use lifeboat_runtime::{Event, TaskStatus};
 
 /// The run's event sink.

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use lifeboat_pipeline::Pipeline;
 use lifeboat_executor::{RunReport, StepStatus};
+use lifeboat_pipeline::Pipeline;
 use lifeboat_runtime::TaskStatus;
 
 pub fn render(pipeline: &Pipeline, report: &RunReport) -> String {

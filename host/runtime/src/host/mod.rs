@@ -53,8 +53,6 @@ pub(crate) const CAPABILITIES: &[Capability] = &[
     },
     Capability {
         name: "policy",
-        link: |linker| {
-            crate::bindings::policy_host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
-        },
+        link: |linker| crate::bindings::policy_host::add_to_linker::<_, HasSelf<_>>(linker, |s| s),
     },
 ];

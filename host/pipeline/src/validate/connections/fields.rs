@@ -11,7 +11,7 @@ use crate::document::Tls;
 use crate::location::{Located, Location};
 use crate::model::{TlsPolicy, Username};
 use crate::template::{Segment, segments};
-use crate::validate::{Declared, Report};
+use crate::validate::{Declared, Report, names};
 
 pub(super) fn not_for_kind(
     report: &mut Report,
@@ -135,7 +135,11 @@ pub(super) fn password_secret(
     }
 }
 
-pub(super) fn tls_policy(report: &mut Report, tls: Located<Tls>, base_dir: &Path) -> Option<TlsPolicy> {
+pub(super) fn tls_policy(
+    report: &mut Report,
+    tls: Located<Tls>,
+    base_dir: &Path,
+) -> Option<TlsPolicy> {
     Some(match tls.value {
         Tls::Verify(true) => TlsPolicy::SystemRoots,
         Tls::Verify(false) => TlsPolicy::Insecure,
