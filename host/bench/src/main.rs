@@ -72,7 +72,8 @@ enum Benchmark {
     Overhead,
     /// A 200-VM DR job through the executor against the same calls made directly.
     DrScale,
-    /// A DR copy of one large VM by `lifeboat run` against curl exporting it.
+    /// A DR copy of one large VM by `lifeboat run` against the same copy by curl (its export
+    /// piped into an import).
     DrCopy,
 }
 

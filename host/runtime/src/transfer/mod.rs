@@ -168,6 +168,7 @@ pub async fn copy(
             (Ok(_), None) => Ok(()),
         }
     };
+    let stop_writers: Vec<_> = writers.iter().map(|writer| writer.abort_handle()).collect();
     let writers = futures_util::future::join_all(writers);
     tokio::pin!(writers, source_done);
     // A source that fails stops the sinks at once: a cut export can look like a clean end
@@ -177,8 +178,18 @@ pub async fn copy(
         verdict = &mut source_done => match verdict {
             Ok(()) => (Ok(()), writers.await),
             Err(failure) => {
-                // The sinks are stopped mid-transfer (by `_stop`): their connections close, so
-                // the targets keep nothing, and uploads are dropped, which aborts them.
+                // The sinks still writing are stopped mid-transfer: their connections close, so
+                // the targets keep nothing, and uploads are dropped, which aborts them. A sink
+                // that had finished already is aborted like any other (an imported VM is
+                // destroyed).
+                for writer in &stop_writers {
+                    writer.abort();
+                }
+                for joined in writers.await {
+                    if let Ok(Ok(written)) = joined {
+                        written.abort().await;
+                    }
+                }
                 return (0..count).map(|_| Err(failure.clone())).collect();
             }
         },

@@ -162,6 +162,11 @@ impl Written for Kept {
     }
 }
 
+/// Sinks `a` and `b`, keeping their ends in `ledger`.
+fn two_sinks(ledger: &Ledger) -> Vec<Box<dyn Sink>> {
+    sinks(vec![Keep::new("a", ledger), Keep::new("b", ledger)])
+}
+
 fn sinks(list: Vec<Keep>) -> Vec<Box<dyn Sink>> {
     list.into_iter()
         .map(|sink| Box::new(sink) as Box<dyn Sink>)
@@ -237,13 +242,7 @@ async fn a_source_failing_commits_nothing() {
     let ledger = Ledger::default();
     let mut source = Memory::new(40, 100_000);
     source.fail_after = Some(20);
-    let outcomes = copy(
-        "memory",
-        Ok(source.reading()),
-        sinks(vec![Keep::new("a", &ledger), Keep::new("b", &ledger)]),
-        None,
-    )
-    .await;
+    let outcomes = copy("memory", Ok(source.reading()), two_sinks(&ledger), None).await;
     for outcome in &outcomes {
         let error = outcome.as_ref().unwrap_err();
         assert!(error.message.contains("the disk went away"), "{error:?}");
@@ -254,18 +253,30 @@ async fn a_source_failing_commits_nothing() {
     let ledger = Ledger::default();
     let mut source = Memory::new(10, 100_000);
     source.bad_verdict = true;
-    let outcomes = copy(
-        "memory",
-        Ok(source.reading()),
-        sinks(vec![Keep::new("a", &ledger), Keep::new("b", &ledger)]),
-        None,
-    )
-    .await;
+    let outcomes = copy("memory", Ok(source.reading()), two_sinks(&ledger), None).await;
     assert!(outcomes.iter().all(Result::is_err));
     assert!(ledger.committed.lock().unwrap().is_empty());
     let mut aborted = ledger.aborted.lock().unwrap().clone();
     aborted.sort();
     assert_eq!(aborted, ["a", "b"]);
+
+    // Failed by its verdict while one sink had finished and another was still writing: the
+    // finished one is aborted too, the other is stopped mid-write.
+    let ledger = Ledger::default();
+    let mut source = Memory::new(10, 100_000);
+    source.bad_verdict = true;
+    let mut slow = Keep::new("slow", &ledger);
+    slow.delay = Some(Duration::from_millis(200));
+    let outcomes = copy(
+        "memory",
+        Ok(source.reading()),
+        sinks(vec![Keep::new("fast", &ledger), slow]),
+        None,
+    )
+    .await;
+    assert!(outcomes.iter().all(Result::is_err));
+    assert!(ledger.committed.lock().unwrap().is_empty());
+    assert_eq!(*ledger.aborted.lock().unwrap(), ["fast"]);
 
     // Not opened at all: every sink gets the source's error.
     let outcomes = copy(

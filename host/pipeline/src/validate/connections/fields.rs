@@ -135,11 +135,21 @@ pub(super) fn password_secret(
     }
 }
 
+/// The connection's TLS policy: the system's roots by default; a `tls` setting is refused on a
+/// connection that is not over HTTPS (`https` false), whose URLs `over` names.
 pub(super) fn tls_policy(
     report: &mut Report,
-    tls: Located<Tls>,
+    tls: Option<Located<Tls>>,
+    https: bool,
+    over: &str,
     base_dir: &Path,
 ) -> Option<TlsPolicy> {
+    let Some(tls) = tls else {
+        return Some(TlsPolicy::SystemRoots);
+    };
+    if !https {
+        report.error(tls.location, format!("`tls` applies only to {over} URLs"));
+    }
     Some(match tls.value {
         Tls::Verify(true) => TlsPolicy::SystemRoots,
         Tls::Verify(false) => TlsPolicy::Insecure,

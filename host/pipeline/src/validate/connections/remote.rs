@@ -96,15 +96,8 @@ pub(super) fn check(
             .with_hint("add a secret and write `password: \"${{ secrets.NAME }}\"`"),
         );
     }
-    let tls = match connection.tls {
-        None => TlsPolicy::SystemRoots,
-        Some(tls) => {
-            if !location.endpoint.starts_with("https://") {
-                report.error(tls.location, "`tls` applies only to `s3://` (HTTPS) URLs");
-            }
-            tls_policy(report, tls, base_dir)?
-        }
-    };
+    let https = location.endpoint.starts_with("https://");
+    let tls = tls_policy(report, connection.tls, https, "`s3://` (HTTPS)", base_dir)?;
     Some(Connection::Remote(RemoteConnection {
         url,
         access_key,

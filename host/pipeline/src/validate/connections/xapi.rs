@@ -8,7 +8,7 @@ use super::fields::{not_for_kind, password_secret, tls_policy, username_of};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
-use crate::model::{Connection, TlsPolicy, XapiConnection};
+use crate::model::{Connection, XapiConnection};
 use crate::validate::{Declared, Report};
 
 // A credential or TLS setting that fails its check is reported and left out; the connection
@@ -63,15 +63,8 @@ pub(super) fn check(
             .with_hint("only `sim://` pools can be reached without credentials"),
         );
     }
-    let tls = match connection.tls {
-        None => TlsPolicy::SystemRoots,
-        Some(tls) => {
-            if url.scheme() != "https" {
-                report.error(tls.location, "`tls` applies only to `https://` URLs");
-            }
-            tls_policy(report, tls, base_dir)?
-        }
-    };
+    let https = url.scheme() == "https";
+    let tls = tls_policy(report, connection.tls, https, "`https://`", base_dir)?;
     Some(Connection::Xapi(XapiConnection {
         url,
         username,
