@@ -740,6 +740,11 @@ fn remotes_are_folders_or_s3_buckets_with_their_secret_in_secrets() {
             "remote URL \"smb://h/share\": unknown scheme \"smb\": Lifeboat reaches local folders (file://, NFS and SMB shares once mounted) and S3 (s3://, s3+http://)",
         ),
         (
+            "{ kind: remote, url: \"s3://h/b?allowUnauthorized=true\", username: k, password: \"${{ secrets.s3 }}\" }",
+            "6:27",
+            "`allowUnauthorized` in the URL would turn certificate checks off",
+        ),
+        (
             "{ kind: remote }",
             "6:3",
             "connection `r` needs a `url` or a `path`",

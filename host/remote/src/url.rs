@@ -128,16 +128,11 @@ fn parse_s3(scheme: &str, rest: &str) -> Result<S3Location, String> {
     })
 }
 
-/// `text` without the secret a URL may carry, for error messages.
+/// `text` without the secret a URL may carry, for error messages: whatever stands before the
+/// last `@` (credentials, however malformed the rest) is shown as `***`.
 fn redact(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
-    };
-    match rest.rsplit_once('@') {
-        Some((credentials, location)) => match credentials.split_once(':') {
-            Some((key, _)) => format!("{scheme}://{key}:***@{location}"),
-            None => text.to_owned(),
-        },
+    match text.rsplit_once('@') {
+        Some((_, location)) => format!("***@{location}"),
         None => text.to_owned(),
     }
 }
@@ -209,6 +204,7 @@ mod tests {
             ("s3://host", "expected s3://HOST/BUCKET"),
             ("s3://KEY:hunter2@host/", "no bucket"),
             ("s3://host/b?colour=red", "unknown query parameter"),
+            ("s3:KEY:hunter2@host/b", "expected file:///PATH"),
         ] {
             let error = RemoteUrl::parse(url).unwrap_err().to_string();
             assert!(error.contains(expected), "{url}: {error}");

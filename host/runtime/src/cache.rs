@@ -71,11 +71,11 @@ impl ComponentCache {
                 false
             }
         };
-        if private && path.is_file() {
-            // SAFETY: the file was written by `Engine::precompile_component` for an engine
-            // with this exact compatibility hash (it is part of the name), into a directory
-            // only this user writes, and renamed into place only once complete.
-            match unsafe { Component::deserialize_file(engine, &path) } {
+        if private && let Some(artefact) = read_no_follow(&path) {
+            // SAFETY: the bytes were written by `Engine::precompile_component` for an engine
+            // with this exact compatibility hash (it is part of the name), into a folder only
+            // this user writes, renamed into place only once complete, and read through no link.
+            match unsafe { Component::deserialize(engine, &artefact) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "discarding an unusable compiled component");
@@ -116,9 +116,15 @@ impl ComponentCache {
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
         for (depth, dir) in self.dir.ancestors().take(3).enumerate() {
-            let meta = std::fs::metadata(dir).map_err(|error| format!("{error}"))?;
-            // A sticky folder (/tmp) lets nobody replace another's entries: the walk stops.
-            if meta.mode() & 0o1000 != 0 {
+            // Not followed: a link in the way would let its owner point the cache elsewhere.
+            let meta = std::fs::symlink_metadata(dir).map_err(|error| format!("{error}"))?;
+            if meta.file_type().is_symlink() {
+                return Err(format!("{} is a symbolic link", dir.display()));
+            }
+            // Above the cache folder, a sticky folder that root owns (/tmp) lets nobody replace
+            // another's entries: the walk stops there. Anyone else's sticky folder, and the
+            // cache folder itself (where others could add artefacts), are judged like any other.
+            if depth > 0 && meta.mode() & 0o1000 != 0 && meta.uid() == 0 {
                 break;
             }
             // The cache folder and its parent (made 0700 here) may be written by this user
@@ -142,6 +148,20 @@ impl ComponentCache {
     fn store(&self, path: &Path, compiled: &[u8]) -> Result<(), lifeboat_formats::Error> {
         lifeboat_formats::atomic::write_atomic(path, compiled)
     }
+}
+
+/// The artefact at `path`, read without following a link; `None` if there is none to read.
+fn read_no_follow(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let mut artefact = Vec::new();
+    file.read_to_end(&mut artefact).ok()?;
+    Some(artefact)
 }
 
 /// The cache's folder for these values of `$XDG_CACHE_HOME`, `$HOME` and the user id.
@@ -212,6 +232,15 @@ mod tests {
             refused.contains("other users could plant compiled code"),
             "{refused}"
         );
+        // Sticky does not make the cache folder itself private: others could add artefacts.
+        std::fs::set_permissions(cache.dir(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(cache.prepare().is_err());
+        // A link in the cache's place is refused.
+        std::fs::set_permissions(cache.dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let linked = ComponentCache::new(dir.path().join("linked"));
+        std::os::unix::fs::symlink(cache.dir(), linked.dir()).unwrap();
+        let refused = linked.prepare().unwrap_err();
+        assert!(refused.contains("symbolic link"), "{refused}");
     }
 
     #[test]

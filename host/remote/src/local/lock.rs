@@ -1,19 +1,22 @@
 //! Folder locks in a local folder, as proper-lockfile takes them for Xen Orchestra: `<dir>.lock`
-//! is a folder (made atomically by `mkdir`) whose modification time is the lease.
+//! is a folder (made atomically by `mkdir`) whose modification time is the lease. Lifeboat adds
+//! a `holder` file inside with the holder's token; Xen Orchestra ignores what the folder holds.
 
 use std::io;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use cap_fs_ext::{DirExt, SystemTimeSpec};
 
 use super::Folder;
 use crate::error::Result;
-use crate::lock::LockEntry;
+use crate::lock::{Holder, LockEntry};
 use crate::path::RemotePath;
 
 pub(super) struct LockDir(pub(super) Arc<Folder>);
+
+/// The file inside a lock folder that names its holder.
+const HOLDER: &str = "holder";
 
 impl LockDir {
     async fn blocking<T: Send + 'static>(
@@ -28,45 +31,75 @@ impl LockDir {
     }
 }
 
+/// The holder of the lock folder at `path`; `None` if there is none. A folder whose holder file
+/// is not written yet (or was made by Xen Orchestra) has an empty token.
+fn holder_of(folder: &Folder, path: &RemotePath) -> Result<Option<Holder>> {
+    let meta = match folder.dir.symlink_metadata(path.as_relative()) {
+        Ok(meta) => meta,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(folder.error("read the lock", path, error)),
+    };
+    let renewed_at = meta
+        .modified()
+        .map_err(|error| folder.error("read the lock", path, error))?
+        .into_std();
+    let token = folder
+        .dir
+        .read_to_string(format!("{}/{HOLDER}", path.as_relative()))
+        .unwrap_or_default();
+    Ok(Some(Holder {
+        token,
+        renewed_at,
+        version: None,
+    }))
+}
+
 #[async_trait]
 impl LockEntry for LockDir {
-    async fn create(&self, path: &RemotePath) -> Result<bool> {
-        self.blocking(path, |folder, path| {
+    async fn create(&self, path: &RemotePath, token: &str) -> Result<bool> {
+        let token = token.to_owned();
+        self.blocking(path, move |folder, path| {
             folder.create_parent(path)?;
             match folder.dir.create_dir(path.as_relative()) {
-                Ok(()) => Ok(true),
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                Err(error) => Err(folder.error("create the lock", path, error)),
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(error) => return Err(folder.error("create the lock", path, error)),
             }
+            folder
+                .dir
+                .write(format!("{}/{HOLDER}", path.as_relative()), token)
+                .map_err(|error| folder.error("create the lock", path, error))?;
+            Ok(true)
         })
         .await
     }
 
-    async fn renewed_at(&self, path: &RemotePath) -> Result<Option<SystemTime>> {
-        self.blocking(path, |folder, path| {
-            match folder.dir.symlink_metadata(path.as_relative()) {
-                Ok(meta) => Ok(meta.modified().ok().map(|time| time.into_std())),
-                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(error) => Err(folder.error("read the lock", path, error)),
-            }
-        })
-        .await
+    async fn holder(&self, path: &RemotePath) -> Result<Option<Holder>> {
+        self.blocking(path, holder_of).await
     }
 
-    async fn renew(&self, path: &RemotePath) -> Result<()> {
-        self.blocking(path, |folder, path| {
+    async fn renew(&self, path: &RemotePath, token: &str) -> Result<bool> {
+        let token = token.to_owned();
+        self.blocking(path, move |folder, path| {
+            match holder_of(folder, path)? {
+                Some(holder) if holder.token == token => {}
+                _ => return Ok(false),
+            }
             folder
                 .dir
                 .set_times(path.as_relative(), None, Some(SystemTimeSpec::SymbolicNow))
-                .map_err(|error| folder.error("renew the lock", path, error))
+                .map_err(|error| folder.error("renew the lock", path, error))?;
+            Ok(true)
         })
         .await
     }
 
-    async fn remove_stale(&self, path: &RemotePath) -> Result<bool> {
-        // Renamed away first: of two takers of the same stale lock, only one rename succeeds,
-        // so the other cannot remove the lock the first has just made.
-        self.blocking(path, |folder, path| {
+    async fn take_over(&self, path: &RemotePath, stale: &Holder, token: &str) -> Result<bool> {
+        let (stale, token) = (stale.clone(), token.to_owned());
+        self.blocking(path, move |folder, path| {
+            // Renamed aside first: of two takers, only one rename succeeds. What was renamed
+            // must still be the stale entry; a fresh one (another taker's, or renewed since) is
+            // put back.
             let aside = Folder::temporary(path);
             match folder
                 .dir
@@ -76,17 +109,38 @@ impl LockEntry for LockDir {
                 Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(error) => return Err(folder.error("take over the lock", path, error)),
             }
+            if holder_of(folder, &aside)?.as_ref() != Some(&stale) {
+                let _ = folder
+                    .dir
+                    .rename(aside.as_relative(), &folder.dir, path.as_relative());
+                return Ok(false);
+            }
             folder
                 .dir
                 .remove_dir_all(aside.as_relative())
                 .map_err(|error| folder.error("remove the stale lock", path, error))?;
+            match folder.dir.create_dir(path.as_relative()) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(error) => return Err(folder.error("take over the lock", path, error)),
+            }
+            folder
+                .dir
+                .write(format!("{}/{HOLDER}", path.as_relative()), token)
+                .map_err(|error| folder.error("take over the lock", path, error))?;
             Ok(true)
         })
         .await
     }
 
-    async fn release(&self, path: &RemotePath) -> Result<()> {
-        self.blocking(path, |folder, path| {
+    async fn release(&self, path: &RemotePath, token: &str) -> Result<()> {
+        let token = token.to_owned();
+        self.blocking(path, move |folder, path| {
+            match holder_of(folder, path)? {
+                Some(holder) if holder.token == token => {}
+                // Gone, or another holder's now: nothing of ours to remove.
+                _ => return Ok(()),
+            }
             match folder.dir.remove_dir_all(path.as_relative()) {
                 Err(error) if error.kind() != io::ErrorKind::NotFound => {
                     Err(folder.error("release the lock", path, error))

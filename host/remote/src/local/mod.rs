@@ -318,3 +318,17 @@ impl Backend for LocalFolder {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn lock_folders_keep_their_holders_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = LocalFolder::open("nightly", dir.path()).unwrap();
+        crate::lock::check_ownership(Arc::new(lock::LockDir(folder.inner.clone()))).await;
+    }
+}

@@ -393,3 +393,35 @@ impl Backend for S3Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lifeboat_sim::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+    use super::*;
+    use crate::url::RemoteUrl;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lock_objects_keep_their_holders_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = S3Server::start(dir.path()).await.unwrap();
+        server.create_bucket("backups").unwrap();
+        let RemoteUrl::S3(location) = RemoteUrl::parse(&server.url("backups", "p")).unwrap() else {
+            panic!("an S3 URL")
+        };
+        let credentials = S3Credentials {
+            access_key: ACCESS_KEY.to_owned(),
+            secret_key: SECRET_KEY.into(),
+        };
+        let store = S3Store::open(
+            "nightly",
+            &location,
+            Some(credentials),
+            &TlsPolicy::SystemRoots,
+        )
+        .unwrap();
+        crate::lock::check_ownership(Arc::new(lock::LockObject(store.inner.clone()))).await;
+    }
+}

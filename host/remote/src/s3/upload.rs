@@ -1,7 +1,7 @@
 //! Streaming writes to S3: a multipart upload in parts of [`PART_SIZE`], at most two in flight.
-//! The object appears under its key only when the upload completes; an upload that is aborted
-//! or cut off (the process killed) leaves no object, only parts that the server or a lifecycle
-//! rule discards.
+//! The object appears under its key only when the upload completes. An upload that is aborted
+//! or dropped is aborted on the server (its parts discarded); one cut off with its process
+//! leaves no object, only parts that a lifecycle rule on the bucket discards.
 
 use std::sync::Arc;
 
@@ -21,7 +21,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 pub(super) struct S3Upload {
     bucket: Arc<Bucket>,
     path: RemotePath,
-    writer: WriteMultipart,
+    /// `None` once completed or aborted.
+    writer: Option<WriteMultipart>,
     size: u64,
 }
 
@@ -33,7 +34,7 @@ impl S3Upload {
             .await
             .map_err(|error| bucket.error("create", &path, error))?;
         Ok(S3Upload {
-            writer: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            writer: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)),
             bucket,
             path,
             size: 0,
@@ -44,42 +45,53 @@ impl S3Upload {
 #[async_trait]
 impl Upload for S3Upload {
     async fn write(&mut self, data: Bytes) -> Result<()> {
-        self.writer
+        let writer = self
+            .writer
+            .as_mut()
+            .expect("an upload is written until it ends");
+        writer
             .wait_for_capacity(PARTS_IN_FLIGHT)
             .await
             .map_err(|error| self.bucket.error("write", &self.path, error))?;
         self.size += data.len() as u64;
-        self.writer.put(data);
+        writer.put(data);
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> Result<Committed> {
-        let S3Upload {
-            bucket,
-            path,
-            writer,
-            size,
-        } = *self;
-        writer
-            .finish()
-            .await
-            .map_err(|error| bucket.error("complete the upload of", &path, error))?;
+    async fn commit(mut self: Box<Self>) -> Result<Committed> {
+        let writer = self.writer.take().expect("an upload is committed once");
+        writer.finish().await.map_err(|error| {
+            self.bucket
+                .error("complete the upload of", &self.path, error)
+        })?;
         Ok(Committed {
-            size,
-            parts: size.div_ceil(PART_SIZE as u64).max(1) as u32,
+            size: self.size,
+            parts: self.size.div_ceil(PART_SIZE as u64).max(1) as u32,
         })
     }
 
-    async fn abort(self: Box<Self>) -> Result<()> {
-        let S3Upload {
-            bucket,
-            path,
-            writer,
-            ..
-        } = *self;
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        let writer = self.writer.take().expect("an upload is aborted once");
         writer
             .abort()
             .await
-            .map_err(|error| bucket.error("abort the upload of", &path, error))
+            .map_err(|error| self.bucket.error("abort the upload of", &self.path, error))
+    }
+}
+
+impl Drop for S3Upload {
+    fn drop(&mut self) {
+        // Dropped half-way (the caller failed or was cancelled): the parts sent so far are
+        // discarded on the server, in the background since a drop cannot wait.
+        if let Some(writer) = self.writer.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let path = self.path.clone();
+            runtime.spawn(async move {
+                if let Err(error) = writer.abort().await {
+                    tracing::warn!("aborting the upload of {path}: {error}");
+                }
+            });
+        }
     }
 }

@@ -32,6 +32,9 @@ use pump::{PumpFailure, pump};
 pub const CHUNKS_PER_SINK: usize = 8;
 /// The size of the pieces the source is handed on in.
 pub const PIECE: usize = 256 * 1024;
+/// How long sinks may take to finish after their source failed (an XVA import of unknown
+/// length waits up to a minute for its task) before they are stopped.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Bytes as they arrive.
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
@@ -162,8 +165,11 @@ pub async fn copy(
             (Err(PumpFailure::Source(error)), _) => {
                 Err(errors::transfer(format!("{what}: {error}")))
             }
-            // Each sink says why it failed; the source was only stopped for want of one.
-            (Err(PumpFailure::NoSinkLeft), _) => Ok(()),
+            // Every sink stopped reading: each that failed says why; one that ended early
+            // without failing cannot be trusted (the source's verdict was never reached).
+            (Err(PumpFailure::NoSinkLeft), _) => Err(errors::transfer(format!(
+                "{what}: every sink stopped reading before its end"
+            ))),
             (Ok(_), Some(verdict)) => verdict.await,
             (Ok(_), None) => Ok(()),
         }
@@ -171,27 +177,25 @@ pub async fn copy(
     let stop_writers: Vec<_> = writers.iter().map(|writer| writer.abort_handle()).collect();
     let writers = futures_util::future::join_all(writers);
     tokio::pin!(writers, source_done);
-    // A source that fails stops the sinks at once: a cut export can look like a clean end
-    // to them, and an import of unknown length would otherwise wait for data that never comes.
+    // A source that fails is known only once the pump has ended: its senders are gone (after
+    // an error in every channel when reading failed), so every sink's stream has ended too. The
+    // sinks are awaited, not cut: an import that received every byte may still make its VM,
+    // which must then be destroyed rather than left behind. Only a sink still busy after
+    // `SETTLE` is stopped.
     let (verdict, written) = tokio::select! {
         written = &mut writers => (source_done.await, written),
         verdict = &mut source_done => match verdict {
             Ok(()) => (Ok(()), writers.await),
-            Err(failure) => {
-                // The sinks still writing are stopped mid-transfer: their connections close, so
-                // the targets keep nothing, and uploads are dropped, which aborts them. A sink
-                // that had finished already is aborted like any other (an imported VM is
-                // destroyed).
-                for writer in &stop_writers {
-                    writer.abort();
-                }
-                for joined in writers.await {
-                    if let Ok(Ok(written)) = joined {
-                        written.abort().await;
+            Err(failure) => match tokio::time::timeout(SETTLE, &mut writers).await {
+                Ok(written) => (Err(failure), written),
+                Err(_elapsed) => {
+                    for writer in &stop_writers {
+                        writer.abort();
                     }
+                    tracing::warn!("{what}: sinks still busy {SETTLE:?} after the source failed were stopped");
+                    (Err(failure), writers.await)
                 }
-                return (0..count).map(|_| Err(failure.clone())).collect();
-            }
+            },
         },
     };
     let mut outcomes = Vec::with_capacity(count);

@@ -75,12 +75,13 @@ impl Memory {
     }
 }
 
-/// A sink that keeps what it receives, slowly if `delay` is set, and fails after
-/// `fail_after` bytes if set.
+/// A sink that keeps what it receives, slowly if `delay` is set; it fails after `fail_after`
+/// bytes if set, and stops reading (without failing) after `stop_after` bytes if set.
 struct Keep {
     name: &'static str,
     delay: Option<Duration>,
     fail_after: Option<u64>,
+    stop_after: Option<u64>,
     ledger: Ledger,
     received: Arc<AtomicU64>,
 }
@@ -91,6 +92,7 @@ impl Keep {
             name,
             delay: None,
             fail_after: None,
+            stop_after: None,
             ledger: ledger.clone(),
             received: Arc::default(),
         }
@@ -122,6 +124,12 @@ impl Sink for Keep {
                 .is_some_and(|limit| kept.len() as u64 >= limit)
             {
                 return Err(errors::transfer(format!("{} is full", self.name)));
+            }
+            if self
+                .stop_after
+                .is_some_and(|limit| kept.len() as u64 >= limit)
+            {
+                break;
             }
         }
         Ok(Box::new(Kept {
@@ -260,8 +268,8 @@ async fn a_source_failing_commits_nothing() {
     aborted.sort();
     assert_eq!(aborted, ["a", "b"]);
 
-    // Failed by its verdict while one sink had finished and another was still writing: the
-    // finished one is aborted too, the other is stopped mid-write.
+    // Failed by its verdict while one sink had finished and another was still writing: both are
+    // awaited and aborted (an import still settling may yet make its VM).
     let ledger = Ledger::default();
     let mut source = Memory::new(10, 100_000);
     source.bad_verdict = true;
@@ -276,7 +284,9 @@ async fn a_source_failing_commits_nothing() {
     .await;
     assert!(outcomes.iter().all(Result::is_err));
     assert!(ledger.committed.lock().unwrap().is_empty());
-    assert_eq!(*ledger.aborted.lock().unwrap(), ["fast"]);
+    let mut aborted = ledger.aborted.lock().unwrap().clone();
+    aborted.sort();
+    assert_eq!(aborted, ["fast", "slow"]);
 
     // Not opened at all: every sink gets the source's error.
     let outcomes = copy(
@@ -331,4 +341,38 @@ async fn the_slowest_sink_sets_the_pace_and_bounds_memory() {
         lead >= PIECE as u64,
         "the watcher saw the copy run ({lead})"
     );
+}
+
+#[tokio::test]
+async fn a_sink_that_stops_reading_early_is_not_committed() {
+    // One sink fails, the other ends without reading the whole source: the source is never
+    // read to its end, so its verdict is unknown and nothing may be committed.
+    let ledger = Ledger::default();
+    let mut early = Keep::new("early", &ledger);
+    early.stop_after = Some(300_000);
+    let mut full = Keep::new("full", &ledger);
+    full.fail_after = Some(300_000);
+    let outcomes = copy(
+        "memory",
+        Ok(Memory::new(40, 100_000).reading()),
+        sinks(vec![early, full]),
+        None,
+    )
+    .await;
+    let early_error = outcomes[0].as_ref().unwrap_err();
+    assert!(
+        early_error
+            .message
+            .contains("every sink stopped reading before its end"),
+        "{early_error:?}"
+    );
+    assert!(
+        outcomes[1]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("full is full")
+    );
+    assert!(ledger.committed.lock().unwrap().is_empty());
+    assert_eq!(*ledger.aborted.lock().unwrap(), ["early"]);
 }

@@ -123,6 +123,16 @@ fn remote_url(report: &mut Report, text: &Located<String>) -> Option<RemoteUrl> 
             );
             None
         }
+        Ok(RemoteUrl::S3(location)) if location.allow_unauthorized => {
+            report.push(
+                Diagnostic::new(
+                    text.location,
+                    "`allowUnauthorized` in the URL would turn certificate checks off",
+                )
+                .with_hint("opt out explicitly with `tls: { verify: false }`, or pin the certificate with `tls: { fingerprint: … }`"),
+            );
+            None
+        }
         Ok(url) => Some(url),
         Err(error) => {
             report.push(Diagnostic::new(text.location, error.to_string()).with_hint(

@@ -77,13 +77,22 @@ impl Sink for RemoteFile {
             .await
             .map_err(|error| self.failed(error))?;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|error| {
-                errors::transfer(format!("{}: {error}", Sink::describe(&*self)))
-            })?;
-            upload
-                .write(chunk)
-                .await
-                .map_err(|error| self.failed(error))?;
+            let written = match chunk {
+                Ok(chunk) => upload
+                    .write(chunk)
+                    .await
+                    .map_err(|error| self.failed(error)),
+                Err(error) => Err(errors::transfer(format!(
+                    "{}: {error}",
+                    Sink::describe(&*self)
+                ))),
+            };
+            if let Err(error) = written {
+                if let Err(abort) = upload.abort().await {
+                    tracing::warn!("{}: {abort}", Sink::describe(&*self));
+                }
+                return Err(error);
+            }
         }
         Ok(Box::new(Uploaded {
             file: *self,
