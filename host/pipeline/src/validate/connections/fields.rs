@@ -101,7 +101,20 @@ fn field<'a>(
     }
 }
 
-pub(super) fn username_of(
+/// The connection's user (literal or a secret) and the name of its password's secret, each
+/// checked; what fails its check is reported and left out.
+pub(super) fn credentials(
+    report: &mut Report,
+    declared: &Declared<'_>,
+    username: Option<&Located<String>>,
+    password: Option<&Located<String>>,
+) -> (Option<Username>, Option<String>) {
+    let user = username.and_then(|username| username_of(report, declared, username));
+    let password = password.and_then(|password| password_secret(report, declared, password));
+    (user, password)
+}
+
+fn username_of(
     report: &mut Report,
     declared: &Declared<'_>,
     text: &Located<String>,
@@ -112,7 +125,7 @@ pub(super) fn username_of(
     })
 }
 
-pub(super) fn password_secret(
+fn password_secret(
     report: &mut Report,
     declared: &Declared<'_>,
     text: &Located<String>,

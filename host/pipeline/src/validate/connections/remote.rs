@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::fields::{password_secret, tls_policy, username_of};
+use super::fields::{credentials, tls_policy};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
@@ -70,14 +70,12 @@ pub(super) fn check(
         }
         RemoteUrl::S3(location) => location,
     };
-    let access_key = connection
-        .username
-        .as_ref()
-        .and_then(|username| username_of(report, declared, username));
-    let secret_key_secret = connection
-        .password
-        .as_ref()
-        .and_then(|password| password_secret(report, declared, password));
+    let (access_key, secret_key_secret) = credentials(
+        report,
+        declared,
+        connection.username.as_ref(),
+        connection.password.as_ref(),
+    );
     if connection.username.is_none() && location.access_key.is_none() {
         report.push(
             Diagnostic::new(

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use url::Url;
 
-use super::fields::{not_for_kind, password_secret, tls_policy, username_of};
+use super::fields::{credentials, not_for_kind, tls_policy};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
@@ -29,14 +29,12 @@ pub(super) fn check(
             "`url`, `username`, `password` and `tls`",
         );
     }
-    let username = connection
-        .username
-        .as_ref()
-        .and_then(|username| username_of(report, declared, username));
-    let password_secret = connection
-        .password
-        .as_ref()
-        .and_then(|password| password_secret(report, declared, password));
+    let (username, password_secret) = credentials(
+        report,
+        declared,
+        connection.username.as_ref(),
+        connection.password.as_ref(),
+    );
     if let (None, Some(password)) = (&connection.username, &connection.password) {
         report.error(password.location, "a `password` needs a `username`");
     }
