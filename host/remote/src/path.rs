@@ -7,7 +7,8 @@ use crate::error::RemoteError;
 /// A path inside a remote: `/`-separated names relative to its root (the empty path).
 ///
 /// Made only by [`RemotePath::parse`] and [`RemotePath::join`], which refuse absolute paths,
-/// `..`, NUL and empty names; `.` and repeated or trailing `/` are dropped.
+/// `..`, control characters (NUL included) and empty names; `.` and repeated or trailing `/` are
+/// dropped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RemotePath(String);
 
@@ -28,8 +29,8 @@ impl RemotePath {
                 "paths are relative to the remote's root and may not start with `/`",
             ));
         }
-        if text.contains('\0') {
-            return Err(bad("a path may not hold NUL"));
+        if text.chars().any(|c| c.is_ascii_control()) {
+            return Err(bad("a path may not hold control characters"));
         }
         let mut names = Vec::new();
         for name in text.split('/') {

@@ -120,7 +120,10 @@ fn parse_s3(scheme: &str, rest: &str) -> Result<S3Location, String> {
     Ok(S3Location {
         endpoint: format!("{protocol}://{host}"),
         bucket: bucket.to_owned(),
-        prefix: prefix.trim_matches('/').to_owned(),
+        prefix: crate::path::RemotePath::parse(prefix.trim_matches('/'))
+            .map_err(|error| error.to_string())?
+            .as_str()
+            .to_owned(),
         region,
         access_key,
         secret_key,

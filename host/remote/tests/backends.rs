@@ -245,6 +245,37 @@ async fn folder_locks_exclude_and_expire(backend: Arc<dyn Backend>) {
     );
 }
 
+async fn names_round_trip_as_written(backend: Arc<dyn Backend>) {
+    let backend = &*backend;
+    // Characters some stores or clients encode: each name lists back exactly as written.
+    let names = ["a b.json", "50%.json", "x#y[1]*?.vhd", "café~.xva"];
+    for name in names {
+        backend
+            .write(&path(&format!("odd/{name}")), Bytes::from(name.to_owned()))
+            .await
+            .unwrap();
+    }
+    let listed: Vec<String> = backend
+        .list(&path("odd"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.name)
+        .collect();
+    let mut expected: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for name in &listed {
+        let listed_path = path("odd").join(name).unwrap();
+        assert_eq!(
+            backend.read(&listed_path, 100).await.unwrap(),
+            name.as_str()
+        );
+        backend.delete(&listed_path).await.unwrap();
+    }
+    assert!(backend.list(&path("odd")).await.unwrap().is_empty());
+}
+
 macro_rules! every_backend {
     ($($behaviour:ident),* $(,)?) => {
         mod local_folder {
@@ -274,4 +305,5 @@ every_backend!(
     renames_and_deletes_files_and_trees,
     uploads_appear_only_when_committed,
     folder_locks_exclude_and_expire,
+    names_round_trip_as_written,
 );

@@ -120,13 +120,17 @@ impl S3Store {
 }
 
 impl Bucket {
-    /// The object key of `path`.
+    /// The object key of `path`, as written: never percent-encoded, so that it is the key a
+    /// listing returns for the same name.
     pub(crate) fn key(&self, path: &RemotePath) -> Key {
-        match (self.location.prefix.is_empty(), path.is_root()) {
-            (true, _) => Key::from(path.as_str()),
-            (false, true) => Key::from(self.location.prefix.as_str()),
-            (false, false) => Key::from(format!("{}/{}", self.location.prefix, path.as_str())),
-        }
+        let key = match (self.location.prefix.is_empty(), path.is_root()) {
+            (true, _) => path.as_str().to_owned(),
+            (false, true) => self.location.prefix.clone(),
+            (false, false) => format!("{}/{}", self.location.prefix, path.as_str()),
+        };
+        // `Key::parse` refuses only empty names, `.`, `..` and control characters, which a
+        // `RemotePath` never holds (nor a prefix read from a URL, whose names it checks alike).
+        Key::parse(&key).unwrap_or_else(|_| Key::from(key.as_str()))
     }
 
     /// The prefix of a folder's objects, `None` for the bucket's root.
