@@ -92,3 +92,29 @@ async fn refused_credentials_name_the_remote_and_not_the_secret() {
     assert!(!message.contains("wrong-secret-7391"), "{message}");
     assert!(!format!("{error:?}").contains("wrong-secret-7391"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_upload_is_aborted_on_the_server() {
+    let remote = support::s3().await;
+    let target = RemotePath::parse("xo-vm-backups/vm/dropped.xva").unwrap();
+    let mut upload = remote.backend.create(&target).await.unwrap();
+    upload.write(Bytes::from(vec![1; 9 << 20])).await.unwrap();
+    drop(upload);
+    let server = remote.server.as_ref().unwrap();
+    let aborted = || {
+        server.requests().iter().any(|request| {
+            request.method == "DELETE"
+                && request.path.ends_with("/dropped.xva")
+                && request.query.starts_with("uploadId=")
+        })
+    };
+    // The abort runs in the background: a drop cannot wait.
+    for _ in 0..100 {
+        if aborted() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(aborted(), "AbortMultipartUpload was sent");
+    assert!(remote.backend.stat(&target).await.is_err());
+}
