@@ -65,19 +65,40 @@ impl StepState {
 
     /// A remote's failure as the component sees it; refusals are recorded as the guards'.
     fn remote_error(&self, remote: &RemoteConnection, error: RemoteError) -> Error {
-        let message = match &error {
-            RemoteError::BadPath { .. } => format!("{}: {error}", remote.name),
-            _ => error.to_string(),
-        };
+        match &error {
+            // A path that tries to leave the root is a guard's refusal.
+            RemoteError::BadPath { .. } => {
+                return self.refuse(&format!("{}: {error}", remote.name));
+            }
+            RemoteError::TooLarge { .. } => {
+                return errors::invalid_input(format!("{error}; use `open`"));
+            }
+            _ => {}
+        }
+        let message = error.to_string();
         match error.kind() {
             RemoteErrorKind::Denied => self.refuse(&message),
-            RemoteErrorKind::InvalidInput if matches!(error, RemoteError::BadPath { .. }) => {
-                self.refuse(&message)
-            }
             RemoteErrorKind::NotFound => errors::not_found(message),
             RemoteErrorKind::InvalidInput => errors::invalid_input(message),
             RemoteErrorKind::Locked | RemoteErrorKind::Storage => errors::internal(message),
         }
+    }
+
+    /// The file `path` of the remote of `grant` (the bytes of `range`, when reading), checked.
+    fn remote_file(
+        &self,
+        grant: &Resource<RemoteGrant>,
+        path: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> wasmtime::Result<Result<transfer::RemoteFile, Error>> {
+        let remote = self.remote(grant)?;
+        Ok(self
+            .remote_path(&remote, path)
+            .map(|path| transfer::RemoteFile {
+                remote,
+                path,
+                range,
+            }))
     }
 }
 
@@ -129,17 +150,11 @@ impl wit::HostRemote for StepState {
     }
 
     async fn read(&mut self, grant: Resource<RemoteGrant>, path: String) -> Answer<Vec<u8>> {
-        let answer: Answer<Vec<u8>> = on_path!(self, grant, path, |remote, path| remote
+        on_path!(self, grant, path, |remote, path| remote
             .backend
             .read(&path, MAX_READ)
             .await
-            .map(|data| data.to_vec()));
-        Ok(answer?.map_err(|mut error| {
-            if error.message.contains("read whole") {
-                error.message.push_str("; use `open`");
-            }
-            error
-        }))
+            .map(|data| data.to_vec()))
     }
 
     async fn write(
@@ -187,17 +202,10 @@ impl wit::HostRemote for StepState {
         grant: Resource<RemoteGrant>,
         path: String,
     ) -> Answer<Resource<SourcePlan>> {
-        let remote = self.remote(&grant)?;
-        let path = match self.remote_path(&remote, &path) {
-            Ok(path) => path,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let plan = SourcePlan::new(transfer::RemoteFile {
-            remote,
-            path,
-            range: None,
-        });
-        Ok(Ok(self.table.push(plan)?))
+        Ok(match self.remote_file(&grant, &path, None)? {
+            Ok(file) => Ok(self.table.push(SourcePlan::new(file))?),
+            Err(refused) => Err(refused),
+        })
     }
 
     async fn create(
@@ -205,17 +213,10 @@ impl wit::HostRemote for StepState {
         grant: Resource<RemoteGrant>,
         path: String,
     ) -> Answer<Resource<SinkPlan>> {
-        let remote = self.remote(&grant)?;
-        let path = match self.remote_path(&remote, &path) {
-            Ok(path) => path,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let plan = SinkPlan::new(transfer::RemoteFile {
-            remote,
-            path,
-            range: None,
-        });
-        Ok(Ok(self.table.push(plan)?))
+        Ok(match self.remote_file(&grant, &path, None)? {
+            Ok(file) => Ok(self.table.push(SinkPlan::new(file))?),
+            Err(refused) => Err(refused),
+        })
     }
 
     async fn list_entries(
@@ -245,18 +246,11 @@ impl wit::HostRemote for StepState {
         offset: u64,
         length: u64,
     ) -> Answer<Resource<SourcePlan>> {
-        let remote = self.remote(&grant)?;
-        let path = match self.remote_path(&remote, &path) {
-            Ok(path) => path,
-            Err(refused) => return Ok(Err(refused)),
-        };
         let range = Some(offset..offset.saturating_add(length));
-        let plan = SourcePlan::new(transfer::RemoteFile {
-            remote,
-            path,
-            range,
-        });
-        Ok(Ok(self.table.push(plan)?))
+        Ok(match self.remote_file(&grant, &path, range)? {
+            Ok(file) => Ok(self.table.push(SourcePlan::new(file))?),
+            Err(refused) => Err(refused),
+        })
     }
 
     async fn lock(
