@@ -59,6 +59,12 @@ async fn a_lock_is_a_lock_folder_beside_the_vm_folder() {
         .await
         .unwrap();
     assert!(root.join("xo-vm-backups/vm1.lock").is_dir());
+    // Empty, as Xen Orchestra (proper-lockfile) removes a stale lock with `rmdir`; the holder
+    // is named in a hidden file, which Xen Orchestra's listings skip.
+    std::fs::remove_dir(root.join("xo-vm-backups/vm1.lock")).unwrap();
+    std::fs::create_dir(root.join("xo-vm-backups/vm1.lock")).unwrap();
+    assert!(root.join("xo-vm-backups/.vm1.lock.holder").is_file());
     lock.release().await.unwrap();
     assert!(!root.join("xo-vm-backups/vm1.lock").exists());
+    assert!(!root.join("xo-vm-backups/.vm1.lock.holder").exists());
 }

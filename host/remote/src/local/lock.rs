@@ -1,6 +1,8 @@
 //! Folder locks in a local folder, as proper-lockfile takes them for Xen Orchestra: `<dir>.lock`
-//! is a folder (made atomically by `mkdir`) whose modification time is the lease. Lifeboat adds
-//! a `holder` file inside with the holder's token; Xen Orchestra ignores what the folder holds.
+//! is a folder (made atomically by `mkdir`) whose modification time is the lease. The folder
+//! stays empty, so that Xen Orchestra can remove it with `rmdir` when it finds it stale; the
+//! holder's token is in a hidden file beside it, `.<dir>.lock.holder`, which Xen Orchestra's
+//! listings skip (they skip names that start with a dot).
 
 use std::io;
 use std::sync::Arc;
@@ -15,8 +17,18 @@ use crate::path::RemotePath;
 
 pub(super) struct LockDir(pub(super) Arc<Folder>);
 
-/// The file inside a lock folder that names its holder.
-const HOLDER: &str = "holder";
+/// The hidden file beside the lock folder `path` that names its holder.
+fn holder_file(path: &RemotePath) -> RemotePath {
+    path.sibling(&format!(".{}.holder", path.file_name().unwrap_or("lock")))
+}
+
+/// Makes `token` the holder of the lock folder `path`.
+fn write_holder(folder: &Folder, path: &RemotePath, token: &str) -> Result<()> {
+    folder
+        .dir
+        .write(holder_file(path).as_relative(), token)
+        .map_err(|error| folder.error("write the lock's holder", path, error))
+}
 
 impl LockDir {
     async fn blocking<T: Send + 'static>(
@@ -31,8 +43,9 @@ impl LockDir {
     }
 }
 
-/// The holder of the lock folder at `path`; `None` if there is none. A folder whose holder file
-/// is not written yet (or was made by Xen Orchestra) has an empty token.
+/// The holder of the lock folder at `path`; `None` if there is none. The token is whatever the
+/// holder file says; a folder made by Xen Orchestra has another holder's token or none, which
+/// is never this holder's.
 fn holder_of(folder: &Folder, path: &RemotePath) -> Result<Option<Holder>> {
     let meta = match folder.dir.symlink_metadata(path.as_relative()) {
         Ok(meta) => meta,
@@ -45,7 +58,7 @@ fn holder_of(folder: &Folder, path: &RemotePath) -> Result<Option<Holder>> {
         .into_std();
     let token = folder
         .dir
-        .read_to_string(format!("{}/{HOLDER}", path.as_relative()))
+        .read_to_string(holder_file(path).as_relative())
         .unwrap_or_default();
     Ok(Some(Holder {
         token,
@@ -65,10 +78,7 @@ impl LockEntry for LockDir {
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
                 Err(error) => return Err(folder.error("create the lock", path, error)),
             }
-            folder
-                .dir
-                .write(format!("{}/{HOLDER}", path.as_relative()), token)
-                .map_err(|error| folder.error("create the lock", path, error))?;
+            write_holder(folder, path, &token)?;
             Ok(true)
         })
         .await
@@ -98,8 +108,8 @@ impl LockEntry for LockDir {
         let (stale, token) = (stale.clone(), token.to_owned());
         self.blocking(path, move |folder, path| {
             // Renamed aside first: of two takers, only one rename succeeds. What was renamed
-            // must still be the stale entry; a fresh one (another taker's, or renewed since) is
-            // put back.
+            // must still be the stale folder, renewed when it was seen; a fresh one (another
+            // taker's, or renewed since) is put back.
             let aside = Folder::temporary(path);
             match folder
                 .dir
@@ -109,7 +119,8 @@ impl LockEntry for LockDir {
                 Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(error) => return Err(folder.error("take over the lock", path, error)),
             }
-            if holder_of(folder, &aside)?.as_ref() != Some(&stale) {
+            let renewed_at = holder_of(folder, &aside)?.map(|holder| holder.renewed_at);
+            if renewed_at != Some(stale.renewed_at) {
                 let _ = folder
                     .dir
                     .rename(aside.as_relative(), &folder.dir, path.as_relative());
@@ -124,10 +135,7 @@ impl LockEntry for LockDir {
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
                 Err(error) => return Err(folder.error("take over the lock", path, error)),
             }
-            folder
-                .dir
-                .write(format!("{}/{HOLDER}", path.as_relative()), token)
-                .map_err(|error| folder.error("take over the lock", path, error))?;
+            write_holder(folder, path, &token)?;
             Ok(true)
         })
         .await
@@ -141,12 +149,18 @@ impl LockEntry for LockDir {
                 // Gone, or another holder's now: nothing of ours to remove.
                 _ => return Ok(()),
             }
-            match folder.dir.remove_dir_all(path.as_relative()) {
-                Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                    Err(folder.error("release the lock", path, error))
+            for removed in [
+                folder.dir.remove_dir_all(path.as_relative()),
+                folder.dir.remove_file(holder_file(path).as_relative()),
+            ] {
+                match removed {
+                    Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                        return Err(folder.error("release the lock", path, error));
+                    }
+                    _ => {}
                 }
-                _ => Ok(()),
             }
+            Ok(())
         })
         .await
     }
