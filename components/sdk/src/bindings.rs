@@ -43,8 +43,8 @@ pub mod policy {
         runtime_path: "lifeboat_sdk::wit_bindgen::rt",
         export_macro_name: "export_policy",
         with: {
-            "lifeboat:plugin/types@0.1.1": lifeboat_sdk::bindings::operation::lifeboat::plugin::types,
-            "lifeboat:plugin/tasks@0.1.1": lifeboat_sdk::bindings::operation::lifeboat::plugin::tasks,
+            "lifeboat:plugin/types@0.1.2": lifeboat_sdk::bindings::operation::lifeboat::plugin::types,
+            "lifeboat:plugin/tasks@0.1.2": lifeboat_sdk::bindings::operation::lifeboat::plugin::tasks,
         },
     });
 }

@@ -92,6 +92,6 @@ pub use bindings::operation::Guest as Operation;
 #[cfg(feature = "operation")]
 pub use bindings::operation::export_operation;
 #[cfg(feature = "operation")]
-pub use bindings::operation::lifeboat::plugin::{clock, policy, storage, transfers, xapi};
+pub use bindings::operation::lifeboat::plugin::{clock, cloud, policy, storage, transfers, xapi};
 #[cfg(feature = "policy")]
 pub use bindings::policy::export_policy;

@@ -18,6 +18,8 @@ pub mod operation {
             "lifeboat:plugin/xapi.pool": crate::host::xapi::PoolGrant,
             "lifeboat:plugin/storage.remote": crate::host::storage::RemoteGrant,
             "lifeboat:plugin/storage.folder-lock": crate::host::storage::HeldLock,
+            "lifeboat:plugin/cloud.project": crate::host::cloud::ProjectGrant,
+            "lifeboat:plugin/cloud.volume-transfer": crate::host::cloud::OfferedTransfer,
         },
     });
 }
@@ -37,5 +39,5 @@ pub mod policy {
 }
 
 pub use operation::lifeboat::plugin::{
-    clock, policy as policy_host, retention, storage, tasks, transfers, types, xapi,
+    clock, cloud, policy as policy_host, retention, storage, tasks, transfers, types, xapi,
 };

@@ -28,11 +28,19 @@ impl RemoteConnection {
     }
 }
 
+/// A project of an OpenStack cloud, shared by every step and item that is granted it.
+pub struct CloudConnection {
+    /// The connection's name in the pipeline.
+    pub name: String,
+    pub cloud: lifeboat_cloud::Cloud,
+}
+
 /// The connections one step may use, by name.
 #[derive(Clone, Default)]
 pub struct Grants {
     pools: BTreeMap<String, Arc<PoolConnection>>,
     remotes: BTreeMap<String, Arc<RemoteConnection>>,
+    clouds: BTreeMap<String, Arc<CloudConnection>>,
 }
 
 impl Grants {
@@ -44,6 +52,10 @@ impl Grants {
         self.remotes.insert(connection.name.clone(), connection);
     }
 
+    pub fn grant_cloud(&mut self, connection: Arc<CloudConnection>) {
+        self.clouds.insert(connection.name.clone(), connection);
+    }
+
     pub fn pool(&self, name: &str) -> Option<&Arc<PoolConnection>> {
         self.pools.get(name)
     }
@@ -51,9 +63,13 @@ impl Grants {
     pub fn remote(&self, name: &str) -> Option<&Arc<RemoteConnection>> {
         self.remotes.get(name)
     }
+
+    pub fn cloud(&self, name: &str) -> Option<&Arc<CloudConnection>> {
+        self.clouds.get(name)
+    }
 }
 
-/// The objects a run created, per pool: what the guards let its steps destroy and rewrite even
+/// The objects a run created, per connection (a pool, a cloud): what the guards let its steps destroy and rewrite even
 /// before they carry the job's mark (a snapshot just taken, a VM being imported).
 #[derive(Default)]
 pub struct RunObjects {

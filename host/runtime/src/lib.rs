@@ -31,7 +31,7 @@ pub use clock::Clock;
 pub use context::RunContext;
 pub use engine::{Runtime, RuntimeOptions};
 pub use error::{OperationError, RuntimeError};
-pub use grants::{Grants, PoolConnection, RemoteConnection, RunObjects};
+pub use grants::{CloudConnection, Grants, PoolConnection, RemoteConnection, RunObjects};
 pub use limits::Limits;
 pub use operation::{Description, OperationComponent};
 pub use policy::PolicyComponent;

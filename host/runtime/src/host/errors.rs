@@ -53,3 +53,21 @@ pub fn from_xapi(failure: &lifeboat_xapi::Error) -> Error {
     };
     error(kind, failure.to_string())
 }
+
+pub fn cancelled(message: impl Into<String>) -> Error {
+    error(ErrorKind::Cancelled, message)
+}
+
+/// A failure of the OpenStack client on connection `connection`: the cloud's refusals and
+/// missing objects keep their kind, a wait that ran out is `cancelled`.
+pub fn from_cloud(connection: &str, failure: &lifeboat_cloud::CloudError) -> Error {
+    use lifeboat_cloud::ErrorKind as C;
+    let message = format!("{connection}: {failure}");
+    match &failure.kind {
+        C::NotFound(_) => not_found(message),
+        C::Forbidden(_) | C::Unauthorized => permission_denied(message),
+        C::BadRequest(_) | C::Unsupported(_) | C::NotAcceptable(_) => invalid_input(message),
+        C::Timeout { .. } => cancelled(message),
+        _ => internal(message),
+    }
+}

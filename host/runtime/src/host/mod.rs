@@ -9,6 +9,7 @@
 //! ([`crate::StepEnv`]).
 
 pub mod clock;
+pub mod cloud;
 pub mod errors;
 pub mod policy;
 pub mod storage;
@@ -50,6 +51,10 @@ pub(crate) const CAPABILITIES: &[Capability] = &[
     Capability {
         name: "storage",
         link: |linker| crate::bindings::storage::add_to_linker::<_, HasSelf<_>>(linker, |s| s),
+    },
+    Capability {
+        name: "cloud",
+        link: |linker| crate::bindings::cloud::add_to_linker::<_, HasSelf<_>>(linker, |s| s),
     },
     Capability {
         name: "policy",
