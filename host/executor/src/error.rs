@@ -34,6 +34,11 @@ pub enum RunError {
     },
     #[error(transparent)]
     Remote(Box<lifeboat_remote::RemoteError>),
+    #[error("connection {name:?}: {error}")]
+    Cloud {
+        name: String,
+        error: Box<lifeboat_cloud::CloudError>,
+    },
     #[error(transparent)]
     Component(Box<ComponentError>),
     #[error("cannot list the VMs of {pool}: {error}")]

@@ -6,6 +6,7 @@
 //! happened. Every step of a run shares its start (`now_ms`), its clock (what components read
 //! as the current time), its ids and the record of the objects it created (for the guards).
 
+mod cloud;
 mod components;
 mod connect;
 mod error;
@@ -19,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lifeboat_runtime::{
-    Clock, Grants, PoolConnection, RemoteConnection, RunContext, RunObjects, Runtime, TaskLog,
-    TaskStatus, task_log::now_ms,
+    Clock, CloudConnection, Grants, PoolConnection, RemoteConnection, RunContext, RunObjects,
+    Runtime, TaskLog, TaskStatus, task_log::now_ms,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -161,6 +162,7 @@ impl Runner {
             connections,
             pools: BTreeMap::new(),
             remotes: BTreeMap::new(),
+            clouds: BTreeMap::new(),
             loaded: components::Loaded::default(),
             objects: Arc::new(RunObjects::default()),
             log,
@@ -239,6 +241,7 @@ struct Run<'a> {
     connections: BTreeMap<String, ResolvedConnection>,
     pools: BTreeMap<String, Arc<PoolConnection>>,
     remotes: BTreeMap<String, Arc<RemoteConnection>>,
+    clouds: BTreeMap<String, Arc<CloudConnection>>,
     loaded: components::Loaded,
     objects: Arc<RunObjects>,
     log: TaskLog,
@@ -301,6 +304,9 @@ impl Run<'_> {
         }
         for name in &step.grants.remotes {
             grants.grant_remote(self.remote(name)?);
+        }
+        for name in &step.grants.clouds {
+            grants.grant_cloud(self.cloud(name).await?);
         }
         let items = match &step.for_each {
             None => vec![None],
@@ -403,7 +409,29 @@ impl Run<'_> {
         self.remotes.insert(name.to_owned(), remote.clone());
         Ok(remote)
     }
+
+    /// The project of cloud connection `name`, logged in to on first use.
+    async fn cloud(&mut self, name: &str) -> Result<Arc<CloudConnection>, RunError> {
+        if let Some(cloud) = self.clouds.get(name) {
+            return Ok(cloud.clone());
+        }
+        let Some(ResolvedConnection::Openstack(connection)) = self.connections.get(name) else {
+            return Err(RunError::WrongKind {
+                name: name.to_owned(),
+                expected: "cloud",
+            });
+        };
+        let cloud = tokio::time::timeout(CONNECT_TIMEOUT, cloud::open(name, connection))
+            .await
+            .map_err(|_| RunError::ConnectTimeout {
+                name: name.to_owned(),
+                timeout: CONNECT_TIMEOUT,
+            })??;
+        let cloud = Arc::new(cloud);
+        self.clouds.insert(name.to_owned(), cloud.clone());
+        Ok(cloud)
+    }
 }
 
-/// How long logging in to a pool may take.
+/// How long logging in to a pool or a cloud may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -36,7 +36,8 @@ pub use location::Location;
 pub use model::{Params, Pipeline};
 pub use read::MAX_FILE_BYTES;
 pub use resolved::{
-    MissingSecret, ResolvedConnection, ResolvedRemote, ResolvedXapi, resolve_connections,
+    MissingSecret, OpenstackLogin, ResolvedConnection, ResolvedOpenstack, ResolvedRemote,
+    ResolvedXapi, resolve_connections,
 };
 pub use schema::{schema, schema_text};
 pub use secrets::{Masker, Secret, Secrets, resolve_secrets};

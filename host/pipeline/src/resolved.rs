@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use crate::model::{Connection, Pipeline, RemoteUrl, TlsPolicy, Username};
+use crate::model::{Connection, OpenstackCredentials, Pipeline, RemoteUrl, TlsPolicy, Username};
 use crate::secrets::{Secret, Secrets};
 
 /// A connection ready to use.
@@ -12,6 +12,25 @@ use crate::secrets::{Secret, Secrets};
 pub enum ResolvedConnection {
     Xapi(ResolvedXapi),
     Remote(ResolvedRemote),
+    Openstack(ResolvedOpenstack),
+}
+
+/// A project of a cloud ready to log in to. `Debug` shows the password or secret as `***`.
+#[derive(Clone, Debug)]
+pub struct ResolvedOpenstack {
+    pub auth_url: Url,
+    pub login: OpenstackLogin,
+    pub project: Option<String>,
+    pub domain: String,
+    pub region: Option<String>,
+    pub tls: TlsPolicy,
+}
+
+/// Who an OpenStack connection logs in as, with the secret.
+#[derive(Clone, Debug)]
+pub enum OpenstackLogin {
+    Password { username: String, password: Secret },
+    ApplicationCredential { id: String, secret: Secret },
 }
 
 /// A remote ready to open. `Debug` shows the secret key as `***`.
@@ -58,14 +77,14 @@ pub fn resolve_connections(
                     secret: secret.to_owned(),
                 })
             };
+            let username = |username: &Username| match username {
+                Username::Literal(username) => Ok(username.clone()),
+                Username::Secret(name) => Ok(secret(name)?.expose().to_owned()),
+            };
             let resolved = match connection {
                 Connection::Remote(remote) => ResolvedConnection::Remote(ResolvedRemote {
                     url: remote.url.clone(),
-                    access_key: match &remote.access_key {
-                        None => None,
-                        Some(Username::Literal(key)) => Some(key.clone()),
-                        Some(Username::Secret(name)) => Some(secret(name)?.expose().to_owned()),
-                    },
+                    access_key: remote.access_key.as_ref().map(username).transpose()?,
                     secret_key: remote
                         .secret_key_secret
                         .as_deref()
@@ -75,13 +94,32 @@ pub fn resolve_connections(
                 }),
                 Connection::Xapi(xapi) => ResolvedConnection::Xapi(ResolvedXapi {
                     url: xapi.url.clone(),
-                    username: match &xapi.username {
-                        None => None,
-                        Some(Username::Literal(username)) => Some(username.clone()),
-                        Some(Username::Secret(name)) => Some(secret(name)?.expose().to_owned()),
-                    },
+                    username: xapi.username.as_ref().map(username).transpose()?,
                     password: xapi.password_secret.as_deref().map(secret).transpose()?,
                     tls: xapi.tls.clone(),
+                }),
+                Connection::Openstack(cloud) => ResolvedConnection::Openstack(ResolvedOpenstack {
+                    auth_url: cloud.auth_url.clone(),
+                    login: match &cloud.credentials {
+                        OpenstackCredentials::Password {
+                            username: user,
+                            password_secret,
+                        } => OpenstackLogin::Password {
+                            username: username(user)?,
+                            password: secret(password_secret)?,
+                        },
+                        OpenstackCredentials::ApplicationCredential {
+                            id,
+                            credential_secret,
+                        } => OpenstackLogin::ApplicationCredential {
+                            id: id.clone(),
+                            secret: secret(credential_secret)?,
+                        },
+                    },
+                    project: cloud.project.clone(),
+                    domain: cloud.domain.clone(),
+                    region: cloud.region.clone(),
+                    tls: cloud.tls.clone(),
                 }),
             };
             Ok((name.clone(), resolved))

@@ -361,7 +361,7 @@ fn connections_take_only_their_kinds_fields() {
     assert_eq!(at, "11:14");
     assert_eq!(
         message,
-        "unknown variant `s3`, expected one of xapi, remote, fs"
+        "unknown variant `s3`, expected one of xapi, remote, fs, openstack"
     );
 
     let text = text.replace("  h: { kind: s3 }\n", "");
@@ -768,4 +768,107 @@ fn remotes_are_folders_or_s3_buckets_with_their_secret_in_secrets() {
         );
         assert!(!found.contains("hunter2"));
     }
+}
+
+#[test]
+fn clouds_log_in_as_a_user_or_an_application_credential_with_secrets_only() {
+    let pipeline = |connection: &str, allow: &str| {
+        format!(
+            "version: 1\nname: t\nsecrets:\n  pw: {{ env: OS_PASSWORD }}\nconnections:\n  \
+             c: {connection}\n  p: {{ kind: xapi, url: \"sim://p\" }}\nsteps:\n  - id: a\n    uses: dr-copy\n    allow: {allow}\n"
+        )
+    };
+    let user = "{ kind: openstack, url: \"https://keystone.example:5000/v3\", username: backup, \
+                password: \"${{ secrets.pw }}\", project: production, domain: Corp, region: RegionTwo }";
+    let loaded = Pipeline::parse(&pipeline(user, "{ clouds: [c] }"), "p.yaml", BUILTINS).unwrap();
+    let lifeboat_pipeline::model::Connection::Openstack(cloud) = &loaded.connections["c"] else {
+        panic!("a cloud")
+    };
+    assert_eq!(cloud.auth_url.as_str(), "https://keystone.example:5000/v3");
+    assert_eq!(
+        (
+            cloud.project.as_deref(),
+            cloud.domain.as_str(),
+            cloud.region.as_deref()
+        ),
+        (Some("production"), "Corp", Some("RegionTwo"))
+    );
+    assert_eq!(loaded.steps[0].grants.clouds, ["c"]);
+
+    let credential = "{ kind: openstack, url: \"http://127.0.0.1/identity\", \
+                      application_credential: 0f3a, password: \"${{ secrets.pw }}\" }";
+    let loaded =
+        Pipeline::parse(&pipeline(credential, "{ clouds: [c] }"), "p.yaml", BUILTINS).unwrap();
+    let lifeboat_pipeline::model::Connection::Openstack(cloud) = &loaded.connections["c"] else {
+        panic!("a cloud")
+    };
+    assert_eq!(cloud.domain, "Default");
+    assert!(matches!(
+        &cloud.credentials,
+        lifeboat_pipeline::model::OpenstackCredentials::ApplicationCredential { id, .. } if id == "0f3a"
+    ));
+
+    for (connection, allow, at, message) in [
+        (
+            "{ kind: openstack, url: \"https://k/v3\", username: u, password: hunter2 }",
+            "{ clouds: [c] }",
+            "6:69",
+            "a password cannot be written in the pipeline file",
+        ),
+        (
+            "{ kind: openstack, url: \"https://k/v3\", username: u }",
+            "{ clouds: [c] }",
+            "6:3",
+            "connection `c` needs a `password`",
+        ),
+        (
+            "{ kind: openstack, url: \"https://k/v3\", password: \"${{ secrets.pw }}\" }",
+            "{ clouds: [c] }",
+            "6:3",
+            "connection `c` needs a `username` or an `application_credential`",
+        ),
+        (
+            "{ kind: openstack, url: \"https://k/v3\", application_credential: a, project: x, password: \"${{ secrets.pw }}\" }",
+            "{ clouds: [c] }",
+            "6:82",
+            "an application credential is bound to its project and takes no `project`",
+        ),
+        (
+            "{ kind: openstack, url: \"sim://east\", username: u, password: \"${{ secrets.pw }}\" }",
+            "{ clouds: [c] }",
+            "6:30",
+            "unsupported URL scheme `sim`",
+        ),
+        (
+            "{ kind: xapi, url: \"sim://q\", region: RegionOne }",
+            "{ xapi: [c] }",
+            "6:44",
+            "`region` does not apply to a connection of kind `xapi`",
+        ),
+        (
+            "{ kind: openstack, url: \"https://k/v3\", username: u, password: \"${{ secrets.pw }}\" }",
+            "{ xapi: [c] }",
+            "11:21",
+            "`c` is a connection of kind `openstack`; `allow.xapi` lists connections of kind `xapi`",
+        ),
+        (
+            "{ kind: openstack, url: \"https://k/v3\", username: u, password: \"${{ secrets.pw }}\" }",
+            "{ clouds: [p] }",
+            "11:23",
+            "`p` is a connection of kind `xapi`; `allow.clouds` lists connections of kind `openstack`",
+        ),
+    ] {
+        let (found_at, found) = only_error(&pipeline(connection, allow));
+        assert_eq!(
+            (found_at.as_str(), found.as_str()),
+            (at, message),
+            "{connection}"
+        );
+        assert!(!found.contains("hunter2"));
+    }
+    let misplaced = pipeline(
+        "{ kind: openstack, url: \"https://k/v3\", username: u, password: \"${{ secrets.pw }}\" }",
+        "{ xapi: [c] }",
+    );
+    assert_eq!(hint(&misplaced), "list it under `allow.clouds`");
 }

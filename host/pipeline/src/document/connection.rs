@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::location::Located;
 use crate::model::ConnectionKind;
 
-/// A pool or a remote that steps may be granted.
+/// A pool, a remote or a cloud that steps may be granted.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = fields_per_kind)]
@@ -22,12 +22,13 @@ pub(crate) struct Connection {
     /// remote: Xen Orchestra's remote URL, `file:///PATH`, `s3://HOST/BUCKET/PREFIX` (HTTPS)
     /// or `s3+http://HOST/BUCKET/PREFIX`, with its `?region=…` and other query parameters; the
     /// access key may be written `s3://KEY@HOST/…`, the secret key never.
+    /// openstack: Keystone's URL, `https://HOST:5000/v3` or `https://HOST/identity`.
     pub url: Option<Located<String>>,
-    /// xapi: the user to log in as. remote (S3): the access key. A literal or
+    /// xapi, openstack: the user to log in as. remote (S3): the access key. A literal or
     /// `${{ secrets.NAME }}`.
     pub username: Option<Located<String>>,
-    /// xapi: the password. remote (S3): the secret key. Always `${{ secrets.NAME }}` (never
-    /// written in the file).
+    /// xapi, openstack: the password (or the application credential's secret). remote (S3):
+    /// the secret key. Always `${{ secrets.NAME }}` (never written in the file).
     pub password: Option<Located<String>>,
     /// Over https: how to check the server's certificate. Default: `{ verify: true }`.
     pub tls: Option<Located<Tls>>,
@@ -35,6 +36,16 @@ pub(crate) struct Connection {
     /// is relative to the pipeline file's directory. NFS and SMB shares are folders once
     /// mounted.
     pub path: Option<Located<PathBuf>>,
+    /// openstack: the project to work in, by name. Default: the user's default project (an
+    /// application credential is bound to its own and takes none).
+    pub project: Option<Located<String>>,
+    /// openstack: the domain of the user and the project, by name. Default: `Default`.
+    pub domain: Option<Located<String>>,
+    /// openstack: only the endpoints of this region. Default: the first of any region.
+    pub region: Option<Located<String>>,
+    /// openstack: log in with this application credential (its id) instead of a user; its
+    /// secret is the `password`.
+    pub application_credential: Option<Located<String>>,
 }
 
 /// How to check a server's TLS certificate: exactly one of these forms.
@@ -66,6 +77,29 @@ fn fields_per_kind(schema: &mut Schema) {
                 "then": {
                     "oneOf": [ { "required": ["url"] }, { "required": ["path"] } ]
                 }
+            },
+            {
+                "if": { "properties": { "kind": { "const": "openstack" } } },
+                "then": {
+                    "required": ["url", "password"],
+                    "not": { "required": ["path"] },
+                    "oneOf": [
+                        { "required": ["username"], "not": { "required": ["application_credential"] } },
+                        {
+                            "required": ["application_credential"],
+                            "not": { "anyOf": [ { "required": ["username"] }, { "required": ["project"] } ] }
+                        }
+                    ]
+                }
+            },
+            {
+                "if": { "not": { "properties": { "kind": { "const": "openstack" } } } },
+                "then": { "not": { "anyOf": [
+                    { "required": ["project"] },
+                    { "required": ["domain"] },
+                    { "required": ["region"] },
+                    { "required": ["application_credential"] }
+                ] } }
             },
             {
                 "if": { "properties": { "kind": { "const": "fs" } } },

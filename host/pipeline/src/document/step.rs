@@ -63,6 +63,9 @@ pub(crate) struct Allow {
     /// The older name of `remotes`; still accepted.
     #[serde(default)]
     pub storage: Vec<Located<String>>,
+    /// Projects of OpenStack clouds (connections of kind `openstack`).
+    #[serde(default)]
+    pub clouds: Vec<Located<String>>,
 }
 
 /// What a step runs over.

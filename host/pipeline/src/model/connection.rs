@@ -1,5 +1,5 @@
-//! Connections, checked: a pool reached through XAPI, or a remote (a backup repository in a
-//! local folder or an S3 bucket).
+//! Connections, checked: a pool reached through XAPI, a remote (a backup repository in a
+//! local folder or an S3 bucket), or a project of an OpenStack cloud.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -8,11 +8,12 @@ use url::Url;
 pub use lifeboat_net::TlsPolicy;
 pub use lifeboat_remote::RemoteUrl;
 
-/// A pool or a remote that steps may be granted.
+/// A pool, a remote or a cloud that steps may be granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Connection {
     Xapi(XapiConnection),
     Remote(RemoteConnection),
+    Openstack(OpenstackConnection),
 }
 
 /// What a connection reaches.
@@ -26,6 +27,8 @@ pub enum ConnectionKind {
     Remote,
     /// The older name of `remote` for a local folder; still accepted.
     Fs,
+    /// A project of an OpenStack cloud, reached through Keystone, Cinder, Nova and Neutron.
+    Openstack,
 }
 
 impl Connection {
@@ -33,6 +36,7 @@ impl Connection {
         match self {
             Connection::Xapi(_) => ConnectionKind::Xapi,
             Connection::Remote(_) => ConnectionKind::Remote,
+            Connection::Openstack(_) => ConnectionKind::Openstack,
         }
     }
 }
@@ -44,6 +48,16 @@ impl ConnectionKind {
             ConnectionKind::Xapi => "xapi",
             ConnectionKind::Remote => "remote",
             ConnectionKind::Fs => "fs",
+            ConnectionKind::Openstack => "openstack",
+        }
+    }
+
+    /// The key of a step's `allow` that grants connections of this kind.
+    pub fn allow_key(self) -> &'static str {
+        match self.canonical() {
+            ConnectionKind::Xapi => "allow.xapi",
+            ConnectionKind::Remote | ConnectionKind::Fs => "allow.remotes",
+            ConnectionKind::Openstack => "allow.clouds",
         }
     }
 
@@ -86,4 +100,35 @@ pub struct RemoteConnection {
     /// S3: the name of the secret holding the secret key.
     pub secret_key_secret: Option<String>,
     pub tls: TlsPolicy,
+}
+
+/// A project of an OpenStack cloud: Keystone's URL, who to be, where to work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenstackConnection {
+    /// Keystone's URL (`https://keystone.example:5000/v3`).
+    pub auth_url: Url,
+    pub credentials: OpenstackCredentials,
+    /// The project to work in, by name; `None` for application credentials (bound to theirs)
+    /// or the user's default project.
+    pub project: Option<String>,
+    /// The domain of the user and the project.
+    pub domain: String,
+    /// Only endpoints of this region.
+    pub region: Option<String>,
+    pub tls: TlsPolicy,
+}
+
+/// How an OpenStack connection authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenstackCredentials {
+    /// A user and the name of the secret holding the password.
+    Password {
+        username: Username,
+        password_secret: String,
+    },
+    /// An application credential's id and the name of the secret holding its secret.
+    ApplicationCredential {
+        id: String,
+        credential_secret: String,
+    },
 }

@@ -14,7 +14,8 @@ use crate::digest::Sha256Digest;
 pub use crate::document::ReportWhen;
 
 pub use connection::{
-    Connection, ConnectionKind, RemoteConnection, RemoteUrl, TlsPolicy, Username, XapiConnection,
+    Connection, ConnectionKind, OpenstackConnection, OpenstackCredentials, RemoteConnection,
+    RemoteUrl, TlsPolicy, Username, XapiConnection,
 };
 pub use params::{
     ItemContext, Param, Params, SubstitutionContext, SubstitutionError, Template, TemplatePart,

@@ -41,6 +41,7 @@ pub enum ComponentRef {
 pub struct Grants {
     pub xapi: Vec<String>,
     pub remotes: Vec<String>,
+    pub clouds: Vec<String>,
 }
 
 /// The VMs a step runs over.

@@ -192,30 +192,27 @@ fn component(
 }
 
 fn grants(report: &mut Report, declared: &Declared<'_>, allow: &document::Allow) -> Grants {
-    let mut granted =
-        |names: &[Located<String>], list: &str, kind: ConnectionKind, other_list: &str| {
-            names
-                .iter()
-                .filter(|name| granted_connection(report, declared, name, list, kind, other_list))
-                .map(|name| name.value.clone())
-                .collect()
-        };
+    let mut granted = |lists: &[(&[Located<String>], &str)], kind: ConnectionKind| {
+        lists
+            .iter()
+            .flat_map(|(names, list)| names.iter().map(move |name| (name, *list)))
+            .filter(|(name, list)| granted_connection(report, declared, name, list, kind))
+            .map(|(name, _)| name.value.clone())
+            .collect()
+    };
     Grants {
-        xapi: granted(
-            &allow.xapi,
-            "allow.xapi",
-            ConnectionKind::Xapi,
-            "allow.remotes",
+        xapi: granted(&[(&allow.xapi, "allow.xapi")], ConnectionKind::Xapi),
+        remotes: granted(
+            &[
+                (&allow.remotes, "allow.remotes"),
+                (&allow.storage, "allow.storage"),
+            ],
+            ConnectionKind::Remote,
         ),
-        remotes: [
-            (&allow.remotes, "allow.remotes"),
-            (&allow.storage, "allow.storage"),
-        ]
-        .into_iter()
-        .flat_map(|(names, list)| {
-            granted(names, list, ConnectionKind::Remote, "allow.xapi").into_iter()
-        })
-        .collect(),
+        clouds: granted(
+            &[(&allow.clouds, "allow.clouds")],
+            ConnectionKind::Openstack,
+        ),
     }
 }
 
@@ -226,7 +223,6 @@ fn granted_connection(
     name: &Located<String>,
     list: &str,
     kind: ConnectionKind,
-    other_list: &str,
 ) -> bool {
     match declared.connections.get(&name.value) {
         None => {
@@ -253,7 +249,7 @@ fn granted_connection(
                         kind.as_str()
                     ),
                 )
-                .with_hint(format!("list it under `{other_list}`")),
+                .with_hint(format!("list it under `{}`", actual.allow_key())),
             );
             false
         }
@@ -283,7 +279,7 @@ fn vm_selection(
             }
             granted
         }
-        Some(kind @ (ConnectionKind::Remote | ConnectionKind::Fs)) => {
+        Some(kind @ (ConnectionKind::Remote | ConnectionKind::Fs | ConnectionKind::Openstack)) => {
             report.error(
                 pool.location,
                 format!(

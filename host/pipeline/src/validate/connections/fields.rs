@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use lifeboat_net::tls::Fingerprint;
+use url::Url;
 
 use crate::diagnostic::Diagnostic;
 use crate::digest::Sha256Digest;
@@ -194,4 +195,52 @@ pub(super) fn tls_policy(
             }
         }
     })
+}
+
+/// `text` as a URL of one of `schemes` with a host; the problem is reported otherwise, with
+/// `hint`.
+pub(super) fn url(
+    report: &mut Report,
+    text: &Located<String>,
+    schemes: &[&str],
+    hint: &str,
+) -> Option<Url> {
+    if text.value.contains("${{") {
+        report.push(
+            Diagnostic::new(text.location, "a `url` cannot use `${{ … }}`")
+                .with_hint("write the address itself; only `username` and `password` take secrets"),
+        );
+        return None;
+    }
+    let url = match Url::parse(&text.value) {
+        Ok(url) => url,
+        Err(error) => {
+            report.push(
+                Diagnostic::new(
+                    text.location,
+                    format!("`{}` is not a URL: {error}", text.value),
+                )
+                .with_hint(hint),
+            );
+            return None;
+        }
+    };
+    if !schemes.contains(&url.scheme()) {
+        report.push(
+            Diagnostic::new(
+                text.location,
+                format!("unsupported URL scheme `{}`", url.scheme()),
+            )
+            .with_hint(hint),
+        );
+        return None;
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        report.push(
+            Diagnostic::new(text.location, format!("`{}` names no host", text.value))
+                .with_hint(hint),
+        );
+        return None;
+    }
+    Some(url)
 }

@@ -1,7 +1,8 @@
 //! Connections: the fields each kind takes, URLs, and credentials that come from secrets only.
-//! One module per kind ([`xapi`], [`remote`]); [`fields`] holds what they share.
+//! One module per kind ([`xapi`], [`remote`], [`openstack`]); [`fields`] holds what they share.
 
 mod fields;
+mod openstack;
 mod remote;
 mod xapi;
 
@@ -23,9 +24,16 @@ pub(super) fn check(
     for (name, connection) in connections {
         let name_ok = names::check(report, "connection", &name);
         let connection = match connection.kind.value {
-            ConnectionKind::Xapi => xapi::check(report, declared, &name, connection, base_dir),
+            ConnectionKind::Xapi => {
+                openstack::not_taken(report, &connection);
+                xapi::check(report, declared, &name, connection, base_dir)
+            }
             ConnectionKind::Remote | ConnectionKind::Fs => {
+                openstack::not_taken(report, &connection);
                 remote::check(report, declared, &name, connection, base_dir)
+            }
+            ConnectionKind::Openstack => {
+                openstack::check(report, declared, &name, connection, base_dir)
             }
         };
         if let (true, Some(connection)) = (name_ok, connection) {

@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use url::Url;
-
-use super::fields::{credentials, not_for_kind, tls_policy};
+use super::fields::{credentials, not_for_kind, tls_policy, url};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
@@ -48,7 +46,7 @@ pub(super) fn check(
         );
         return None;
     };
-    let url = url(report, &url_text)?;
+    let url = url(report, &url_text, &["https", "http", "sim"], URL_HINT)?;
     if url.scheme() != "sim" && (connection.username.is_none() || connection.password.is_none()) {
         report.push(
             Diagnostic::new(
@@ -72,44 +70,3 @@ pub(super) fn check(
 }
 
 const URL_HINT: &str = "write `https://HOST`, `http://HOST` or `sim://NAME`";
-
-fn url(report: &mut Report, text: &Located<String>) -> Option<Url> {
-    if text.value.contains("${{") {
-        report.push(
-            Diagnostic::new(text.location, "a `url` cannot use `${{ … }}`")
-                .with_hint("write the address itself; only `username` and `password` take secrets"),
-        );
-        return None;
-    }
-    let url = match Url::parse(&text.value) {
-        Ok(url) => url,
-        Err(error) => {
-            report.push(
-                Diagnostic::new(
-                    text.location,
-                    format!("`{}` is not a URL: {error}", text.value),
-                )
-                .with_hint(URL_HINT),
-            );
-            return None;
-        }
-    };
-    if !matches!(url.scheme(), "https" | "http" | "sim") {
-        report.push(
-            Diagnostic::new(
-                text.location,
-                format!("unsupported URL scheme `{}`", url.scheme()),
-            )
-            .with_hint(URL_HINT),
-        );
-        return None;
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        report.push(
-            Diagnostic::new(text.location, format!("`{}` names no host", text.value))
-                .with_hint(URL_HINT),
-        );
-        return None;
-    }
-    Some(url)
-}
