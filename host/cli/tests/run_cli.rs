@@ -229,3 +229,49 @@ fn the_schema_is_the_committed_one_and_help_documents_exit_codes() {
         );
     }
 }
+
+#[test]
+fn validate_checks_each_steps_parameters_against_its_components_schema() {
+    let example = std::fs::read_to_string(repository("examples/dr-copy.yaml")).unwrap();
+    let broken = example
+        .replace(
+            "      source: production\n",
+            "      source: production\n      compression: lz4\n",
+        )
+        .replace("      sr: ", "      srr: ");
+    let lines: Vec<&str> = broken.lines().collect();
+    let line_of = |needle: &str| 1 + lines.iter().position(|l| l.contains(needle)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, &broken).unwrap();
+
+    let checked = lifeboat(&["validate", path.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(2), "{}", text(&checked.stdout));
+    let errors = text(&checked.stderr);
+    let at = |needle: &str, column: usize| {
+        format!(
+            "broken.yaml:{}:{column}: step `replicate`: ",
+            line_of(needle)
+        )
+    };
+    assert!(
+        errors.contains(&format!(
+            "{}`with/compression`: \"lz4\" is not one of",
+            at("compression: lz4", 20)
+        )),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!(
+            "{}`with/srr`: Additional properties",
+            at("srr: ", 12)
+        )),
+        "{errors}"
+    );
+
+    let fine = lifeboat(&[
+        "validate",
+        repository("examples/dr-copy.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(fine.status.code(), Some(0), "{}", text(&fine.stderr));
+}

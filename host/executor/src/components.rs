@@ -47,7 +47,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn name(reference: &ComponentRef) -> &str {
+pub(crate) fn name(reference: &ComponentRef) -> &str {
     match reference {
         ComponentRef::Builtin(name) | ComponentRef::Component(name) => name,
     }

@@ -11,6 +11,7 @@ mod components;
 mod connect;
 mod error;
 mod events;
+mod params;
 mod remote;
 mod select;
 mod step;
@@ -35,6 +36,7 @@ pub use components::DEFAULT_POLICY;
 pub use connect::{Connecting, Connector, DirectConnector};
 pub use error::{ComponentError, ConnectError, RunError};
 pub use events::{JobEvent, RunEvent, RunSink, RunStatus};
+pub use params::check_params;
 pub use select::SelectedVm;
 pub use step::ItemReport;
 

@@ -18,7 +18,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub(crate) fn new(location: Option<Location>, message: impl Into<String>) -> Self {
+    pub fn new(location: Option<Location>, message: impl Into<String>) -> Self {
         Diagnostic {
             location,
             message: message.into(),
@@ -26,7 +26,7 @@ impl Diagnostic {
         }
     }
 
-    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -41,7 +41,7 @@ pub struct InvalidPipeline {
 }
 
 impl InvalidPipeline {
-    pub(crate) fn new(origin: &str, mut diagnostics: Vec<Diagnostic>) -> Self {
+    pub fn new(origin: &str, mut diagnostics: Vec<Diagnostic>) -> Self {
         // Stable: problems at the same node keep the order in which they were found.
         diagnostics.sort_by_key(|diagnostic| diagnostic.location);
         InvalidPipeline {

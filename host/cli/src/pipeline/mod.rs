@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use lifeboat_executor::{RunOptions, RunStatus, Runner};
-use lifeboat_pipeline::Pipeline;
+use lifeboat_pipeline::{InvalidPipeline, Pipeline};
 use lifeboat_runtime::{Runtime, RuntimeOptions};
 
 /// Exit codes of `lifeboat run` (and `validate`), for job runners.
@@ -67,8 +67,10 @@ pub struct RunArgs {
 }
 
 /// Checks a pipeline file: its YAML, every field, every reference between its parts, its
-/// durations, cron expressions and time zones, and that each component it uses exists. Every
-/// problem is listed with its file:line:column. Runs nothing and connects to nothing.
+/// durations, cron expressions and time zones, that each component it uses exists (a file's
+/// digest included), and each step's `with` against the JSON Schema of parameters its
+/// component describes. Every problem is listed with its file:line:column. Runs nothing and
+/// connects to nothing.
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct ValidateArgs {
@@ -84,20 +86,39 @@ fn load(path: &std::path::Path) -> Result<Pipeline, ExitCode> {
 }
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
-    match load(&args.pipeline) {
-        Ok(pipeline) => {
-            println!(
-                "{}: valid: job {:?} ({}), {} step(s), {} finally step(s)",
-                args.pipeline.display(),
-                pipeline.name,
-                pipeline.id,
-                pipeline.steps.len(),
-                pipeline.finally.len()
-            );
-            ExitCode::SUCCESS
+    let pipeline = match load(&args.pipeline) {
+        Ok(pipeline) => pipeline,
+        Err(code) => return code,
+    };
+    let problems = match check_params(&pipeline) {
+        Ok(problems) => problems,
+        Err(message) => {
+            eprintln!("lifeboat: {message}");
+            return ExitCode::FAILURE;
         }
-        Err(code) => code,
+    };
+    if !problems.is_empty() {
+        let origin = args.pipeline.display().to_string();
+        eprintln!("{}", InvalidPipeline::new(&origin, problems));
+        return ExitCode::from(2);
     }
+    println!(
+        "{}: valid: job {:?} ({}), {} step(s), {} finally step(s)",
+        args.pipeline.display(),
+        pipeline.name,
+        pipeline.id,
+        pipeline.steps.len(),
+        pipeline.finally.len()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Each step's `with` checked against its component's schema of parameters.
+fn check_params(pipeline: &Pipeline) -> Result<Vec<lifeboat_pipeline::Diagnostic>, String> {
+    let tokio = tokio::runtime::Runtime::new()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    let runtime = Runtime::new(RuntimeOptions::default()).map_err(|error| error.to_string())?;
+    Ok(tokio.block_on(lifeboat_executor::check_params(&runtime, pipeline)))
 }
 
 pub fn schema() -> ExitCode {

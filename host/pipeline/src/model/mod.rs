@@ -18,8 +18,8 @@ pub use connection::{
     RemoteUrl, TlsPolicy, Username, XapiConnection,
 };
 pub use params::{
-    ItemContext, Param, Params, SubstitutionContext, SubstitutionError, Template, TemplatePart,
-    ValueReference,
+    ItemContext, Param, ParamPlaces, Params, SubstitutionContext, SubstitutionError, Template,
+    TemplatePart, ValueReference,
 };
 pub use step::{ComponentRef, Grants, RetryPolicy, Step, VmFilter, VmSelection};
 

@@ -11,6 +11,25 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Params(pub BTreeMap<String, Param>);
 
+/// Where each value of a step's `with` is written, by its JSON Pointer (`/sr`, `/srs/0`), so
+/// that a problem a component's schema finds in the JSON can be shown in the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParamPlaces(pub BTreeMap<String, crate::Location>);
+
+impl ParamPlaces {
+    /// The place of the value at `pointer`, or of its nearest parent that has one.
+    pub fn find(&self, pointer: &str) -> Option<crate::Location> {
+        let mut pointer = pointer;
+        loop {
+            if let Some(location) = self.0.get(pointer) {
+                return Some(*location);
+            }
+            let (parent, _) = pointer.rsplit_once('/')?;
+            pointer = parent;
+        }
+    }
+}
+
 /// One parameter value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Param {

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::Params;
+use super::{ParamPlaces, Params};
 
 /// One step: a component run once, or once per VM of `for_each`.
 #[derive(Clone, Debug)]
 pub struct Step {
     pub id: String,
+    /// Where the step's `id` is written.
+    pub location: Option<crate::Location>,
     pub name: Option<String>,
     pub uses: ComponentRef,
     /// The connections this step's component may use; nothing else is linked into it.
@@ -25,6 +27,8 @@ pub struct Step {
     /// The retention policy; `None`: the built-in default (`keep-last`).
     pub retention: Option<ComponentRef>,
     pub with: Params,
+    /// Where each value of `with` is written.
+    pub with_places: ParamPlaces,
 }
 
 /// A component that a step names.

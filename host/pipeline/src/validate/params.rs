@@ -7,38 +7,68 @@ use super::Report;
 use crate::diagnostic::Diagnostic;
 use crate::document::{self, ParamValue};
 use crate::location::{Located, Location};
-use crate::model::{Param, Params, Template, TemplatePart, ValueReference};
+use crate::model::{Param, ParamPlaces, Params, Template, TemplatePart, ValueReference};
 use crate::template::{Segment, segments};
 
-/// The checked parameters of a step (`for_each`: whether the step runs per VM).
-pub(super) fn check(report: &mut Report, with: document::Params, for_each: bool) -> Params {
-    Params(entries(report, with, for_each))
-}
-
-fn entries(
+/// The checked parameters of a step (`for_each`: whether the step runs per VM), and where
+/// each value is written.
+pub(super) fn check(
     report: &mut Report,
-    entries: BTreeMap<String, Located<ParamValue>>,
+    with: document::Params,
     for_each: bool,
-) -> BTreeMap<String, Param> {
-    entries
-        .into_iter()
-        .map(|(key, value)| (key, param(report, value, for_each)))
-        .collect()
+) -> (Params, ParamPlaces) {
+    let mut reader = Reader {
+        report,
+        for_each,
+        places: ParamPlaces::default(),
+    };
+    let params = Params(reader.entries(with, ""));
+    (params, reader.places)
 }
 
-fn param(report: &mut Report, value: Located<ParamValue>, for_each: bool) -> Param {
-    match value.value {
-        ParamValue::Null => Param::Null,
-        ParamValue::Bool(value) => Param::Bool(value),
-        ParamValue::Number(value) => Param::Number(value),
-        ParamValue::String(text) => Param::Text(template(report, &text, value.location, for_each)),
-        ParamValue::List(items) => Param::List(
-            items
-                .into_iter()
-                .map(|item| param(report, item, for_each))
-                .collect(),
-        ),
-        ParamValue::Map(map) => Param::Map(entries(report, map, for_each)),
+/// Converts values, recording each one's place under its JSON Pointer.
+struct Reader<'a> {
+    report: &'a mut Report,
+    for_each: bool,
+    places: ParamPlaces,
+}
+
+impl Reader<'_> {
+    fn entries(
+        &mut self,
+        entries: BTreeMap<String, Located<ParamValue>>,
+        pointer: &str,
+    ) -> BTreeMap<String, Param> {
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let param = self.param(value, &pointer);
+                (key, param)
+            })
+            .collect()
+    }
+
+    fn param(&mut self, value: Located<ParamValue>, pointer: &str) -> Param {
+        if let Some(location) = value.location {
+            self.places.0.insert(pointer.to_owned(), location);
+        }
+        match value.value {
+            ParamValue::Null => Param::Null,
+            ParamValue::Bool(value) => Param::Bool(value),
+            ParamValue::Number(value) => Param::Number(value),
+            ParamValue::String(text) => {
+                Param::Text(template(self.report, &text, value.location, self.for_each))
+            }
+            ParamValue::List(items) => Param::List(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| self.param(item, &format!("{pointer}/{index}")))
+                    .collect(),
+            ),
+            ParamValue::Map(map) => Param::Map(self.entries(map, pointer)),
+        }
     }
 }
 

@@ -139,13 +139,14 @@ fn step(
         Some(text) => duration::parse_limit(report, text).map(Some),
         None => Some(defaults.timeout),
     };
-    let with = params::check(report, step.with, step.for_each.is_some());
+    let (with, with_places) = params::check(report, step.with, step.for_each.is_some());
 
     if !id_ok {
         return None;
     }
     Some(Step {
         id: step.id.value,
+        location: step.id.location,
         name: step.name,
         uses: uses?,
         grants,
@@ -156,6 +157,7 @@ fn step(
         continue_on_error: step.continue_on_error,
         retention: valid_if_present(retention)?,
         with,
+        with_places,
     })
 }
 
