@@ -84,10 +84,9 @@ impl lifeboat_sdk::Operation for CloudProbe {
             "probe-data",
             vec![("purpose".into(), "probe".into())],
         ))?;
-        let host_key = answer(project.set_volume_metadata(
-            &made.id,
-            &[("lifeboat:job".into(), "another".into())],
-        ));
+        let host_key = answer(
+            project.set_volume_metadata(&made.id, &[("lifeboat:job".into(), "another".into())]),
+        );
         project.update_volume(&made.id, Some("probe-data-renamed"), None)?;
         let snapshot = project.create_snapshot(&SnapshotSpec {
             volume_id: made.id.clone(),

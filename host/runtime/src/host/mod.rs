@@ -6,7 +6,8 @@
 //! one store state ([`StepState`]): resources cross interfaces (a `transfers.source` is made by
 //! `xapi.export-vm` or `storage.open`, a task by `tasks` and passed to `transfers.copy`), so
 //! they live in one resource table, and every guard reads the run's environment
-//! ([`crate::StepEnv`]).
+//! ([`crate::StepEnv`]). A capability whose functions need only part of that state works on a
+//! view of it (`tasks::TasksView`, `cloud::CloudView`), which keeps it from reaching the rest.
 
 pub mod clock;
 pub mod cloud;
@@ -54,7 +55,7 @@ pub(crate) const CAPABILITIES: &[Capability] = &[
     },
     Capability {
         name: "cloud",
-        link: |linker| crate::bindings::cloud::add_to_linker::<_, HasSelf<_>>(linker, |s| s),
+        link: cloud::link,
     },
     Capability {
         name: "policy",

@@ -17,7 +17,7 @@ use std::time::Duration;
 use lifeboat_cloud::block_storage::{BackupStatus, SnapshotStatus, VolumeStatus, VolumeTransfer};
 use lifeboat_cloud::compute::{ServerFilter, ServerStatus};
 use lifeboat_cloud::microversion::Microversion;
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::cloud::{self as wit};
 use crate::bindings::types::Error;
@@ -69,7 +69,29 @@ macro_rules! checked {
     };
 }
 
-impl StepState {
+/// What the `cloud` host functions need from a store: its resource table (projects and
+/// offers are the cloud's own resources) and the run's environment (grants, job, objects).
+pub struct CloudView<'a> {
+    table: &'a mut ResourceTable,
+    env: &'a StepEnv,
+}
+
+/// Selects [`CloudView`] as the data the `cloud` bindings work on.
+struct CloudData;
+
+impl HasData for CloudData {
+    type Data<'a> = CloudView<'a>;
+}
+
+/// Links the `cloud` interface, through its view of the store's state.
+pub(crate) fn link(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<_, CloudData>(linker, |state| CloudView {
+        table: &mut state.table,
+        env: &state.env,
+    })
+}
+
+impl CloudView<'_> {
     fn project(&self, grant: &Resource<ProjectGrant>) -> wasmtime::Result<Arc<CloudConnection>> {
         Ok(self.table.get(grant)?.connection.clone())
     }
@@ -145,12 +167,12 @@ async fn mark_volume(
     Ok(convert::volume(volume))
 }
 
-impl wit::Host for StepState {}
+impl wit::Host for CloudView<'_> {}
 
-impl wit::HostProject for StepState {
+impl wit::HostProject for CloudView<'_> {
     async fn connect(&mut self, connection: String) -> Answer<Resource<ProjectGrant>> {
         let Some(granted) = self.env.grants.cloud(&connection).cloned() else {
-            return Ok(Err(self.refuse(&format!(
+            return Ok(Err(self.env.refuse(&format!(
                 "connection {connection:?}: this step is not granted it (add it to the step's allow.clouds)"
             ))));
         };
@@ -210,14 +232,7 @@ impl wit::HostProject for StepState {
         guard::mark(&mut spec.metadata, &self.env.context.job_id);
         let created = cloud!(c, c.cloud.block_storage().create_volume(&spec).await);
         self.env.objects.record(&c.name, &created.id);
-        Ok(mark_volume(
-            &self.env.clone(),
-            &c,
-            &created.id,
-            &[VolumeStatus::Error],
-            WAIT,
-        )
-        .await)
+        Ok(mark_volume(self.env, &c, &created.id, &[VolumeStatus::Error], WAIT).await)
     }
 
     async fn update_volume(
@@ -228,7 +243,7 @@ impl wit::HostProject for StepState {
         description: Option<String>,
     ) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &id).await);
         let update = lifeboat_cloud::block_storage::VolumeUpdate { name, description };
         cloud!(c, c.cloud.block_storage().update_volume(&id, &update).await);
         Ok(Ok(()))
@@ -242,7 +257,7 @@ impl wit::HostProject for StepState {
     ) -> Answer<()> {
         let c = self.project(&grant)?;
         checked!(component_metadata(&metadata));
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &id).await);
         let metadata = convert::map(metadata);
         cloud!(
             c,
@@ -260,7 +275,7 @@ impl wit::HostProject for StepState {
         bootable: bool,
     ) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &id).await);
         cloud!(c, c.cloud.block_storage().set_bootable(&id, bootable).await);
         Ok(Ok(()))
     }
@@ -272,7 +287,7 @@ impl wit::HostProject for StepState {
         metadata: Vec<(String, String)>,
     ) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &id).await);
         let metadata = convert::map(metadata);
         cloud!(
             c,
@@ -285,7 +300,7 @@ impl wit::HostProject for StepState {
 
     async fn delete_volume(&mut self, grant: Resource<ProjectGrant>, id: String) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &id).await);
         let storage = c.cloud.block_storage();
         cloud!(c, storage.delete_volume(&id).await);
         cloud!(c, storage.wait_for_volume_deleted(&id, WAIT).await);
@@ -326,7 +341,7 @@ impl wit::HostProject for StepState {
 
     async fn delete_snapshot(&mut self, grant: Resource<ProjectGrant>, id: String) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Snapshot, &id).await);
+        checked!(owned(self.env, &c, Kind::Snapshot, &id).await);
         let storage = c.cloud.block_storage();
         cloud!(c, storage.delete_snapshot(&id).await);
         cloud!(c, storage.wait_for_snapshot_deleted(&id, WAIT).await);
@@ -381,7 +396,7 @@ impl wit::HostProject for StepState {
 
     async fn delete_backup(&mut self, grant: Resource<ProjectGrant>, id: String) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Backup, &id).await);
+        checked!(owned(self.env, &c, Kind::Backup, &id).await);
         let storage = c.cloud.block_storage();
         cloud!(c, storage.delete_backup(&id).await);
         cloud!(c, storage.wait_for_backup_deleted(&id, WAIT).await);
@@ -432,7 +447,7 @@ impl wit::HostProject for StepState {
         let c = self.project(&grant)?;
         // Restoring into a volume replaces its data.
         if let wit::RestoreTarget::ExistingVolume(volume) = &target {
-            checked!(owned(&self.env.clone(), &c, Kind::Volume, volume).await);
+            checked!(owned(self.env, &c, Kind::Volume, volume).await);
         }
         let target = convert::restore_target(target);
         let restore = cloud!(
@@ -441,14 +456,7 @@ impl wit::HostProject for StepState {
         );
         self.env.objects.record(&c.name, &restore.volume_id);
         let failures = [VolumeStatus::ErrorRestoring, VolumeStatus::Error];
-        Ok(mark_volume(
-            &self.env.clone(),
-            &c,
-            &restore.volume_id,
-            &failures,
-            LONG_WAIT,
-        )
-        .await)
+        Ok(mark_volume(self.env, &c, &restore.volume_id, &failures, LONG_WAIT).await)
     }
 
     async fn offer_volume(
@@ -458,7 +466,7 @@ impl wit::HostProject for StepState {
         name: Option<String>,
     ) -> Answer<Resource<OfferedTransfer>> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Volume, &volume_id).await);
+        checked!(owned(self.env, &c, Kind::Volume, &volume_id).await);
         let storage = c.cloud.block_storage();
         let transfer = cloud!(
             c,
@@ -534,7 +542,7 @@ impl wit::HostProject for StepState {
             .iter()
             .filter(|d| d.delete_on_termination)
         {
-            checked!(owned(&self.env.clone(), &c, Kind::Volume, &device.volume_id).await);
+            checked!(owned(self.env, &c, Kind::Volume, &device.volume_id).await);
         }
         let mut spec = convert::server_spec(spec);
         guard::mark(&mut spec.metadata, &self.env.context.job_id);
@@ -551,7 +559,7 @@ impl wit::HostProject for StepState {
 
     async fn delete_server(&mut self, grant: Resource<ProjectGrant>, id: String) -> Answer<()> {
         let c = self.project(&grant)?;
-        checked!(owned(&self.env.clone(), &c, Kind::Server, &id).await);
+        checked!(owned(self.env, &c, Kind::Server, &id).await);
         let compute = c.cloud.compute();
         cloud!(c, compute.delete_server(&id).await);
         cloud!(c, compute.wait_for_server_deleted(&id, WAIT).await);
@@ -605,7 +613,7 @@ impl wit::HostProject for StepState {
     }
 }
 
-impl wit::HostVolumeTransfer for StepState {
+impl wit::HostVolumeTransfer for CloudView<'_> {
     async fn id(&mut self, offer: Resource<OfferedTransfer>) -> wasmtime::Result<String> {
         Ok(self.table.get(&offer)?.transfer.id.clone())
     }
