@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use jsonschema::Draft;
 use jsonschema::error::ValidationErrorKind;
 use lifeboat_pipeline::model::{ItemContext, Pipeline, Step, SubstitutionContext};
 use lifeboat_pipeline::{Diagnostic, ids};
@@ -60,7 +61,16 @@ async fn params_schema(
 
 fn check_step(pipeline: &Pipeline, step: &Step, schema: &Value) -> Vec<Diagnostic> {
     let name = components::name(&step.uses);
-    let validator = match jsonschema::validator_for(schema) {
+    // The contract's schemas are draft-07 (`types.description`); one that names its draft
+    // in `$schema` is read as that draft.
+    let built = if schema.get("$schema").is_some() {
+        jsonschema::validator_for(schema)
+    } else {
+        jsonschema::options()
+            .with_draft(Draft::Draft7)
+            .build(schema)
+    };
+    let validator = match built {
         Ok(validator) => validator,
         Err(error) => {
             return vec![Diagnostic::new(

@@ -52,6 +52,7 @@ async fn a_step_granted_a_cloud_drives_it_and_one_without_the_grant_cannot() {
         "user_volume": east.volume_id("web-1-data").unwrap(),
         "marked_volume": east.volume_id("web-1-logs").unwrap(),
         "copied_volume": east.volume_id("web-1-system").unwrap(),
+        "user_backup": "no-such-backup",
     });
     let text = format!(
         r#"version: 1

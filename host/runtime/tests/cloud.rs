@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{JOB, Recorded, context, env, runtime, wasm};
-use lifeboat_cloud::block_storage::{VolumeFilter, VolumeSpec, VolumeStatus};
+use lifeboat_cloud::block_storage::{
+    BackupSpec, BackupStatus, VolumeFilter, VolumeSpec, VolumeStatus,
+};
 use lifeboat_cloud::{Cloud, CloudConfig, Credentials, ProjectScope};
 use lifeboat_runtime::{CloudConnection, Limits, RunObjects};
 use lifeboat_sim::cloud::{CloudFixture, CloudSimulator};
@@ -90,6 +92,22 @@ async fn a_component_drives_a_project_and_touches_only_the_jobs_objects() {
     )
     .await;
 
+    // A backup of the user's, of a volume attached to their server.
+    let user_volume = east.volume_id("web-1-data").unwrap();
+    let storage = production.block_storage();
+    let user_backup = storage
+        .create_backup(&BackupSpec {
+            volume_id: user_volume.clone(),
+            force: true,
+            ..BackupSpec::default()
+        })
+        .await
+        .unwrap();
+    storage
+        .wait_for_backup(&user_backup, &BackupStatus::Available, &[], WAIT)
+        .await
+        .unwrap();
+
     let cache = tempfile::tempdir().unwrap();
     let runtime = runtime(cache.path());
     let events = Arc::new(Recorded::default());
@@ -112,7 +130,6 @@ async fn a_component_drives_a_project_and_touches_only_the_jobs_objects() {
     let (probe, _) = runtime
         .load_operation("cloud-probe", &wasm("cloud_probe"))
         .expect("the component loads");
-    let user_volume = east.volume_id("web-1-data").unwrap();
     let server = east.server_id("web-1").unwrap();
     let params = json!({
         "cloud": "east",
@@ -121,6 +138,7 @@ async fn a_component_drives_a_project_and_touches_only_the_jobs_objects() {
         "user_volume": user_volume,
         "marked_volume": marked,
         "copied_volume": copied,
+        "user_backup": user_backup,
     });
     let outputs = probe
         .run(env, &params, Limits::default())
@@ -155,6 +173,29 @@ async fn a_component_drives_a_project_and_touches_only_the_jobs_objects() {
         assert_eq!(answer, &json!({ "error": "permission-denied" }), "{call}");
     }
     assert_eq!(outputs["marked_volume"], json!({ "ok": null }));
+
+    // The offer the component left open was withdrawn when the run ended.
+    let offered = storage
+        .list_volumes(&VolumeFilter {
+            name: Some("probe-offered".into()),
+            status: None,
+        })
+        .await
+        .unwrap();
+    let offered = &offered
+        .first()
+        .expect("the offered volume is still there")
+        .id;
+    storage
+        .wait_for_volume(offered, &VolumeStatus::Available, &[], WAIT)
+        .await
+        .expect("the offer is withdrawn");
+    storage.delete_volume(offered).await.unwrap();
+    storage
+        .wait_for_volume_deleted(offered, WAIT)
+        .await
+        .unwrap();
+    assert!(storage.get_backup(&user_backup).await.is_ok());
 
     // The user's objects are untouched; the run's own are gone, and so is the marked volume.
     let names = volume_names(&production).await;

@@ -30,6 +30,8 @@ struct Params {
     marked_volume: String,
     /// A volume that carries a copy of the job's marks (a user's restore of one).
     copied_volume: String,
+    /// A backup of the user's.
+    user_backup: String,
 }
 
 /// What a call answered: its value, or its error's kind.
@@ -116,6 +118,14 @@ impl lifeboat_sdk::Operation for CloudProbe {
         })?;
         let record = project.export_backup_record(&full.id)?;
         let restored = project.restore_backup(&full.id, &RestoreTarget::NewVolume(None))?;
+        let restore_over_user_volume = answer(
+            project
+                .restore_backup(
+                    &full.id,
+                    &RestoreTarget::ExistingVolume(params.user_volume.clone()),
+                )
+                .map(|_| ()),
+        );
         project.delete_volume(&restored.id)?;
         project.delete_backup(&incremental.id)?;
         project.delete_backup(&full.id)?;
@@ -132,6 +142,10 @@ impl lifeboat_sdk::Operation for CloudProbe {
             }
             None => Value::Null,
         };
+
+        // An offer the component never closes: the host withdraws it when the run ends.
+        let forgotten = project.create_volume(&volume("probe-offered", Vec::new()))?;
+        std::mem::forget(project.offer_volume(&forgotten.id, None)?);
 
         // A server booted from the run's volume, then deleted with it.
         project.set_bootable(&made.id, true)?;
@@ -157,13 +171,13 @@ impl lifeboat_sdk::Operation for CloudProbe {
         project.delete_volume(&made.id)?;
 
         // What the guards refuse, and what they let through.
-        let user_device = ServerSpec {
+        let user_boot = |delete_on_termination: bool| ServerSpec {
             name: "probe-thief".into(),
             flavor_id: flavors.first().map(|f| f.id.clone()).unwrap_or_default(),
             block_devices: vec![BlockDevice {
                 volume_id: params.user_volume.clone(),
                 boot_index: Some(0),
-                delete_on_termination: true,
+                delete_on_termination,
                 device_name: None,
             }],
             networks: Networks::None,
@@ -178,7 +192,13 @@ impl lifeboat_sdk::Operation for CloudProbe {
         let refused = json!({
             "delete_user_volume": answer(project.delete_volume(&params.user_volume)),
             "rename_user_volume": answer(project.update_volume(&params.user_volume, Some("mine"), None)),
-            "boot_user_volume_deleted_with_server": answer(project.create_server(&user_device).map(|s| s.id)),
+            "boot_user_volume": answer(project.create_server(&user_boot(false)).map(|s| s.id)),
+            "boot_user_volume_deleted_with_server": answer(project.create_server(&user_boot(true)).map(|s| s.id)),
+            "restore_over_user_volume": restore_over_user_volume,
+            "offer_user_volume": answer(project.offer_volume(&params.user_volume, None).map(|_| ())),
+            "set_user_volume_bootable": answer(project.set_bootable(&params.user_volume, true)),
+            "set_user_image_metadata": answer(project.set_image_metadata(&params.user_volume, &[("hw_machine_type".into(), "q35".into())])),
+            "delete_user_backup": answer(project.delete_backup(&params.user_backup)),
             "delete_user_server": answer(project.delete_server(&params.server)),
             "delete_copied_volume": answer(project.delete_volume(&params.copied_volume)),
             "ungranted": answer(Project::connect("not-granted").map(|_| ())),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use super::{Compute, SERVERS, SERVICE};
+use crate::Secret;
 use crate::error::Result;
 use crate::microversion::Microversion;
 use crate::poll::{self, Polled};
@@ -412,9 +413,17 @@ impl Compute {
         if spec.description.is_some() {
             wanted = wanted.at_least(DESCRIPTION);
         }
-        let request = Request::new("create server", SERVICE, Method::POST, &["servers"])
+        let mut request = Request::new("create server", SERVICE, Method::POST, &["servers"])
             .microversion(wanted)
             .json(&spec.body())?;
+        // Nova quotes an invalid value in its error (user data too long, say); user data often
+        // holds passwords and keys, so neither its encoding nor its text may reach an error.
+        if let Some(user_data) = spec.user_data.as_deref().filter(|data| !data.is_empty()) {
+            request = request.sensitive(&Secret::new(BASE64.encode(user_data)));
+            if let Ok(text) = std::str::from_utf8(user_data) {
+                request = request.sensitive(&Secret::new(text.to_owned()));
+            }
+        }
         let created: Created = self.session.send(&request).await?.member("server")?;
         Ok(created.id)
     }

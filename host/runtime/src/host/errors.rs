@@ -59,13 +59,16 @@ pub fn cancelled(message: impl Into<String>) -> Error {
 }
 
 /// A failure of the OpenStack client on connection `connection`: the cloud's refusals and
-/// missing objects keep their kind, a wait that ran out is `cancelled`.
+/// missing objects keep their kind, a wait that ran out is `cancelled`; the rest (a conflict,
+/// a quota, a service down, credentials refused) is `internal`, with the cloud's reason in the
+/// message, as the 0.1 contract's error kinds are closed.
 pub fn from_cloud(connection: &str, failure: &lifeboat_cloud::CloudError) -> Error {
     use lifeboat_cloud::ErrorKind as C;
     let message = format!("{connection}: {failure}");
     match &failure.kind {
         C::NotFound(_) => not_found(message),
-        C::Forbidden(_) | C::Unauthorized => permission_denied(message),
+        // The cloud's policy refused the call; `permission-denied` as for a guard's refusal.
+        C::Forbidden(_) => permission_denied(message),
         C::BadRequest(_) | C::Unsupported(_) | C::NotAcceptable(_) => invalid_input(message),
         C::Timeout { .. } => cancelled(message),
         _ => internal(message),

@@ -6,8 +6,8 @@
 //! metadata into the new volume, so a user who restores one of the job's volumes gets a volume
 //! with the job's mark. A volume is therefore the job's only if it also names itself
 //! (`lifeboat:volume` equal to its own id), which no copy does. Snapshots, backups and servers
-//! are never copied with their metadata (an imported backup keeps its id: it is the same
-//! backup), so the job's mark is enough for them.
+//! are never copied with their metadata (an imported backup keeps its id and its data: it is
+//! the same backup, the job's if the one exported was), so the job's mark is enough for them.
 
 use std::collections::BTreeMap;
 

@@ -14,7 +14,9 @@ mod guard;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lifeboat_cloud::block_storage::{BackupStatus, SnapshotStatus, VolumeStatus, VolumeTransfer};
+use lifeboat_cloud::block_storage::{
+    BackupStatus, SnapshotStatus, VolumeSource, VolumeStatus, VolumeTransfer,
+};
 use lifeboat_cloud::compute::{ServerFilter, ServerStatus};
 use lifeboat_cloud::microversion::Microversion;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
@@ -39,12 +41,54 @@ pub struct ProjectGrant {
 }
 
 /// A volume offered to another project; its key stays here. An offer still open when the
-/// component drops it is withdrawn: without the key, nobody else could accept it.
+/// component drops it, or when the run ends however it ends (the store and its table are
+/// dropped then), is withdrawn: without the key, nobody else could accept it, and the volume
+/// would stay `awaiting-transfer`.
 pub struct OfferedTransfer {
     connection: Arc<CloudConnection>,
     transfer: VolumeTransfer,
     /// Accepted or withdrawn.
     closed: bool,
+}
+
+impl OfferedTransfer {
+    /// Withdraws the offer if it is still open.
+    async fn close(mut self) {
+        if !std::mem::replace(&mut self.closed, true) {
+            withdraw(&self.connection, &self.transfer).await;
+        }
+    }
+}
+
+impl Drop for OfferedTransfer {
+    fn drop(&mut self) {
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
+        let (connection, transfer) = (self.connection.clone(), self.transfer.clone());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move {
+                withdraw(&connection, &transfer).await;
+            })),
+            Err(_) => tracing::warn!(
+                connection = %connection.name,
+                "the offer of volume {} stays open: no runtime to withdraw it on",
+                transfer.volume_id
+            ),
+        }
+    }
+}
+
+/// Withdraws an offer; a failure is logged, as the component that could act on it is gone.
+async fn withdraw(connection: &CloudConnection, transfer: &VolumeTransfer) {
+    let storage = connection.cloud.block_storage();
+    if let Err(failure) = storage.delete_volume_transfer(&transfer.id).await {
+        tracing::warn!(
+            connection = %connection.name,
+            "could not withdraw the offer of volume {}: {failure}",
+            transfer.volume_id
+        );
+    }
 }
 
 type Answer<T> = wasmtime::Result<Result<T, Error>>;
@@ -146,7 +190,10 @@ fn component_metadata(metadata: &[(String, String)]) -> Result<(), Error> {
     }
 }
 
-/// Marks volume `id` as the job's once it is `available`, and reads it back.
+/// Marks volume `id`, just created, as the job's at once (so that a later run may delete it
+/// even if it never becomes `available`; Cinder may refuse while it is being created), then
+/// again once it is `available` (a restore merges the backed-up volume's metadata over the
+/// marks), and reads it back.
 async fn mark_volume(
     env: &StepEnv,
     connection: &CloudConnection,
@@ -156,10 +203,13 @@ async fn mark_volume(
 ) -> Result<wit::Volume, Error> {
     let storage = connection.cloud.block_storage();
     let fail = |failure| errors::from_cloud(&connection.name, &failure);
+    let marks = guard::volume_marks(id, &env.context.job_id);
+    if let Err(failure) = storage.update_volume_metadata(id, &marks).await {
+        tracing::debug!(connection = %connection.name, "volume {id} not marked while created: {failure}");
+    }
     (storage.wait_for_volume(id, &VolumeStatus::Available, failures, wait))
         .await
         .map_err(fail)?;
-    let marks = guard::volume_marks(id, &env.context.job_id);
     (storage.update_volume_metadata(id, &marks))
         .await
         .map_err(fail)?;
@@ -230,9 +280,17 @@ impl wit::HostProject for CloudView<'_> {
         checked!(component_metadata(&spec.metadata));
         let mut spec = convert::volume_spec(spec);
         guard::mark(&mut spec.metadata, &self.env.context.job_id);
+        // A volume made from a backup is a restore: as long, and it fails the same way.
+        let (failures, wait) = match spec.source {
+            VolumeSource::Backup(_) => (
+                &[VolumeStatus::Error, VolumeStatus::ErrorRestoring][..],
+                LONG_WAIT,
+            ),
+            _ => (&[VolumeStatus::Error][..], WAIT),
+        };
         let created = cloud!(c, c.cloud.block_storage().create_volume(&spec).await);
         self.env.objects.record(&c.name, &created.id);
-        Ok(mark_volume(self.env, &c, &created.id, &[VolumeStatus::Error], WAIT).await)
+        Ok(mark_volume(self.env, &c, &created.id, failures, wait).await)
     }
 
     async fn update_volume(
@@ -377,10 +435,8 @@ impl wit::HostProject for CloudView<'_> {
         let mut spec = convert::backup_spec(spec);
         // A Cinder older than 3.43 keeps no backup metadata: its backups cannot carry the
         // job's mark, and only the run that made one may delete it.
-        let keeps_metadata = matches!(
-            storage.versions().await,
-            Ok(Some(range)) if range.max >= BACKUP_METADATA
-        );
+        let versions = cloud!(c, storage.versions().await);
+        let keeps_metadata = versions.is_some_and(|range| range.max >= BACKUP_METADATA);
         if keeps_metadata {
             guard::mark(&mut spec.metadata, &self.env.context.job_id);
         }
@@ -399,7 +455,7 @@ impl wit::HostProject for CloudView<'_> {
         checked!(owned(self.env, &c, Kind::Backup, &id).await);
         let storage = c.cloud.block_storage();
         cloud!(c, storage.delete_backup(&id).await);
-        cloud!(c, storage.wait_for_backup_deleted(&id, WAIT).await);
+        cloud!(c, storage.wait_for_backup_deleted(&id, LONG_WAIT).await);
         self.env.objects.forget(&c.name, &id);
         Ok(Ok(()))
     }
@@ -428,8 +484,10 @@ impl wit::HostProject for CloudView<'_> {
             backup_url: record.backup_url,
         };
         let storage = c.cloud.block_storage();
+        // Not recorded as the run's: an imported backup shares its data with the backup it
+        // was exported from, and deleting it would delete that data (reference/openstack.md
+        // §5.2: imported records are never deleted automatically).
         let id = cloud!(c, storage.import_backup_record(&record).await);
-        self.env.objects.record(&c.name, &id);
         let failures = [BackupStatus::Error];
         let backup = cloud!(
             c,
@@ -536,12 +594,9 @@ impl wit::HostProject for CloudView<'_> {
     ) -> Answer<wit::Server> {
         let c = self.project(&grant)?;
         checked!(component_metadata(&spec.metadata));
-        // A volume deleted with the server must be one the job may delete.
-        for device in spec
-            .block_devices
-            .iter()
-            .filter(|d| d.delete_on_termination)
-        {
+        // A server writes to its volumes (and may delete them with itself): each must be
+        // the job's.
+        for device in &spec.block_devices {
             checked!(owned(self.env, &c, Kind::Volume, &device.volume_id).await);
         }
         let mut spec = convert::server_spec(spec);
@@ -635,17 +690,7 @@ impl wit::HostVolumeTransfer for CloudView<'_> {
     }
 
     async fn drop(&mut self, offer: Resource<OfferedTransfer>) -> wasmtime::Result<()> {
-        let offered = self.table.delete(offer)?;
-        if !offered.closed {
-            let storage = offered.connection.cloud.block_storage();
-            if let Err(failure) = storage.delete_volume_transfer(&offered.transfer.id).await {
-                tracing::warn!(
-                    connection = %offered.connection.name,
-                    "could not withdraw the offer of volume {}: {failure}",
-                    offered.transfer.volume_id
-                );
-            }
-        }
+        self.table.delete(offer)?.close().await;
         Ok(())
     }
 }
