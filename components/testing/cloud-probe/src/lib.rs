@@ -5,7 +5,7 @@
 //! reports what each call answered.
 
 use lifeboat_sdk::cloud::{
-    BackupFilter, BackupSpec, BlockDevice, Networks, Project, RestoreTarget, ServerSpec,
+    BackupFilter, BackupSpec, BlockDevice, Flavor, Networks, Project, RestoreTarget, ServerSpec,
     SnapshotSpec, VolumeSource, VolumeSpec,
 };
 use lifeboat_sdk::types::{Description, Error, RunContext};
@@ -55,6 +55,28 @@ fn volume(name: &str, metadata: Vec<(String, String)>) -> VolumeSpec {
         availability_zone: None,
         metadata,
         source: VolumeSource::Blank,
+    }
+}
+
+/// A server of the first flavor, booted from `volume` alone, on no network.
+fn boot(name: &str, volume: &str, delete_on_termination: bool, flavors: &[Flavor]) -> ServerSpec {
+    ServerSpec {
+        name: name.to_owned(),
+        flavor_id: flavors.first().map(|f| f.id.clone()).unwrap_or_default(),
+        block_devices: vec![BlockDevice {
+            volume_id: volume.to_owned(),
+            boot_index: Some(0),
+            delete_on_termination,
+            device_name: None,
+        }],
+        networks: Networks::None,
+        security_groups: Vec::new(),
+        key_name: None,
+        user_data: None,
+        availability_zone: None,
+        metadata: Vec::new(),
+        tags: Vec::new(),
+        description: None,
     }
 }
 
@@ -149,45 +171,18 @@ impl lifeboat_sdk::Operation for CloudProbe {
 
         // A server booted from the run's volume, then deleted with it.
         project.set_bootable(&made.id, true)?;
-        let booted = project.create_server(&ServerSpec {
-            name: "probe-server".into(),
-            flavor_id: flavors.first().map(|f| f.id.clone()).unwrap_or_default(),
-            block_devices: vec![BlockDevice {
-                volume_id: made.id.clone(),
-                boot_index: Some(0),
-                delete_on_termination: false,
-                device_name: None,
-            }],
-            networks: Networks::None,
-            security_groups: Vec::new(),
-            key_name: None,
-            user_data: None,
-            availability_zone: None,
-            metadata: Vec::new(),
-            tags: Vec::new(),
-            description: None,
-        })?;
+        let booted = project.create_server(&boot("probe-server", &made.id, false, &flavors))?;
         project.delete_server(&booted.id)?;
         project.delete_volume(&made.id)?;
 
         // What the guards refuse, and what they let through.
-        let user_boot = |delete_on_termination: bool| ServerSpec {
-            name: "probe-thief".into(),
-            flavor_id: flavors.first().map(|f| f.id.clone()).unwrap_or_default(),
-            block_devices: vec![BlockDevice {
-                volume_id: params.user_volume.clone(),
-                boot_index: Some(0),
+        let user_boot = |delete_on_termination: bool| {
+            boot(
+                "probe-thief",
+                &params.user_volume,
                 delete_on_termination,
-                device_name: None,
-            }],
-            networks: Networks::None,
-            security_groups: Vec::new(),
-            key_name: None,
-            user_data: None,
-            availability_zone: None,
-            metadata: Vec::new(),
-            tags: Vec::new(),
-            description: None,
+                &flavors,
+            )
         };
         let refused = json!({
             "delete_user_volume": answer(project.delete_volume(&params.user_volume)),

@@ -244,3 +244,22 @@ pub(super) fn url(
     }
     Some(url)
 }
+
+/// The connection's `url`, or the report that it needs one.
+pub(super) fn required_url(
+    report: &mut Report,
+    name: &Located<String>,
+    url: Option<Located<String>>,
+    hint: &str,
+) -> Option<Located<String>> {
+    if url.is_none() {
+        report.push(
+            Diagnostic::new(
+                name.location,
+                format!("connection `{}` needs a `url`", name.value),
+            )
+            .with_hint(hint),
+        );
+    }
+    url
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::fields::{credentials, not_for_kind, tls_policy, url};
+use super::fields::{credentials, not_for_kind, required_url, tls_policy, url};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
@@ -121,16 +121,7 @@ pub(super) fn check(
             return None;
         }
     };
-    let Some(url_text) = connection.url else {
-        report.push(
-            Diagnostic::new(
-                name.location,
-                format!("connection `{}` needs a `url`", name.value),
-            )
-            .with_hint(URL_HINT),
-        );
-        return None;
-    };
+    let url_text = required_url(report, name, connection.url, URL_HINT)?;
     let auth_url = url(report, &url_text, &["https", "http"], URL_HINT)?;
     let https = auth_url.scheme() == "https";
     let tls = tls_policy(report, connection.tls, https, "`https://`", base_dir)?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::fields::{credentials, not_for_kind, tls_policy, url};
+use super::fields::{credentials, not_for_kind, required_url, tls_policy, url};
 use crate::diagnostic::Diagnostic;
 use crate::document;
 use crate::location::Located;
@@ -36,16 +36,12 @@ pub(super) fn check(
     if let (None, Some(password)) = (&connection.username, &connection.password) {
         report.error(password.location, "a `password` needs a `username`");
     }
-    let Some(url_text) = connection.url else {
-        report.push(
-            Diagnostic::new(
-                name.location,
-                format!("connection `{}` needs a `url`", name.value),
-            )
-            .with_hint("`https://HOST` for a pool, or `sim://NAME` for a simulated one"),
-        );
-        return None;
-    };
+    let url_text = required_url(
+        report,
+        name,
+        connection.url,
+        "`https://HOST` for a pool, or `sim://NAME` for a simulated one",
+    )?;
     let url = url(report, &url_text, &["https", "http", "sim"], URL_HINT)?;
     if url.scheme() != "sim" && (connection.username.is_none() || connection.password.is_none()) {
         report.push(
