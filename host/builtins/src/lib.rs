@@ -39,6 +39,9 @@ builtins! {
     "dr-copy" => DR_COPY, "dr_copy.wasm";
     /// `keep-last`, the default retention policy: keeps the newest N copies or backups.
     "keep-last" => KEEP_LAST, "keep_last.wasm";
+    /// `keep-gfs`, long-term retention: the newest N, plus the oldest backup of each of the
+    /// last daily, weekly, monthly and yearly buckets (Xen Orchestra's `longTermRetention`).
+    "keep-gfs" => KEEP_GFS, "keep_gfs.wasm";
 }
 
 /// The backup mode (Xen Orchestra's `full` or `delta`) of the built-in operation `name`, which

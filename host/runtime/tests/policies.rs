@@ -106,3 +106,32 @@ async fn a_third_party_policy_runs_like_a_built_in() {
         .unwrap();
     assert_eq!(expired, ["copy-1", "copy-2", "copy-4"]);
 }
+
+#[tokio::test]
+async fn keep_gfs_keeps_the_oldest_backup_of_each_recent_week() {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = runtime(cache.path());
+    let (policy, _) = runtime
+        .load_policy("keep-gfs", lifeboat_builtins::KEEP_GFS, Limits::POLICY)
+        .unwrap();
+    // Friday 2 to Monday 5 January 1970: Friday and Saturday are in week 1970-01 (Sunday 28
+    // December to Saturday 3 January), Sunday and Monday in week 1970-02.
+    let settings = r#"{"exportRetention": 1, "timezone": "UTC",
+                       "longTermRetention": {"weekly": {"retention": 2}}}"#;
+    let expired = policy
+        .select_expired(&candidates(), settings, 5 * 86_400_000, &task())
+        .await
+        .unwrap();
+    assert_eq!(expired, ["copy-2"]);
+
+    let refused = policy
+        .select_expired(
+            &candidates(),
+            r#"{"exportRetention": 1, "longTermRetention": {"daily": {"retention": 3}}}"#,
+            5 * 86_400_000,
+            &task(),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("timezone"), "{refused}");
+}
